@@ -1,0 +1,71 @@
+"""Evaluates generated digits against MNIST: classifier (and FID Inception) metrics in one table.
+
+    python bin/evaluate.py --workdir=runs/vanilla                # 10k samples vs MNIST test
+    python bin/evaluate.py --samples=samples/ --json=out.json     # a folder of PNGs
+    python bin/evaluate.py --samples=mnist_train --data_dir=../shared/data/mnist   # real floor
+    python bin/evaluate.py --samples=x.npz --features=classifier,inception --inception_weights=W
+
+Sources and metrics are described in jaxgan/eval/evaluate.py. Reference features are cached
+under $JAXGAN_CACHE (default ~/.cache/jaxgan).
+"""
+
+import sys
+from pathlib import Path
+
+from absl import app, flags, logging
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from jaxgan.data.mnist import MnistError  # noqa: E402
+from jaxgan.eval.classifier import ClassifierWeightsError  # noqa: E402
+from jaxgan.eval.evaluate import EvaluationError, run  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("samples", None, "mnist_train, mnist_test, a folder of images or an .npz.")
+flags.DEFINE_string("workdir", None, "Training workdir to sample from (instead of --samples).")
+flags.DEFINE_string("reference", "mnist_test", "mnist_train, mnist_test, a folder or an .npz.")
+flags.DEFINE_integer("num_samples", 10000, "Number of samples (first N of --samples).")
+flags.DEFINE_list("features", ["classifier"], "Feature extractors: classifier, inception.")
+flags.DEFINE_string("inception_weights", None, "pt_inception-2015-12-05-6726825d.pth path.")
+flags.DEFINE_bool("download_inception", True, "Download the Inception weights when missing.")
+flags.DEFINE_string("data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR).")
+flags.DEFINE_string("cache_dir", None, "Cache directory (default $JAXGAN_CACHE, ~/.cache/jaxgan).")
+flags.DEFINE_integer("seed", 0, "Sampling seed for --workdir.")
+flags.DEFINE_integer("block_size", 2048, "Rows per block of the k-NN distance computations.")
+flags.DEFINE_string("json", None, "Also write the report as JSON to this path.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        sys.exit(f"error: unexpected arguments {argv[1:]}")
+    logging.set_verbosity(logging.WARNING)
+    try:
+        run(
+            json_path=FLAGS.json,
+            samples=FLAGS.samples,
+            workdir=FLAGS.workdir,
+            reference=FLAGS.reference,
+            num_samples=FLAGS.num_samples,
+            features=FLAGS.features,
+            inception_weights=FLAGS.inception_weights,
+            download_inception=FLAGS.download_inception,
+            data_dir=FLAGS.data_dir,
+            seed=FLAGS.seed,
+            cache_dir=FLAGS.cache_dir,
+            block_size=FLAGS.block_size,
+        )
+    except (EvaluationError, MnistError, ClassifierWeightsError) as e:
+        sys.exit(f"error: {e}")
+    except ValueError as e:
+        # Bad weight files given with --inception_weights (wrong hash, unreadable, wrong keys).
+        from jaxgan.eval.inception import InceptionStateDictError
+        from jaxgan.eval.torch_legacy import TorchFileError
+        from jaxgan.eval.weights import InceptionWeightsHashError
+
+        if isinstance(e, InceptionWeightsHashError | InceptionStateDictError | TorchFileError):
+            sys.exit(f"error: {e}")
+        raise
+
+
+if __name__ == "__main__":
+    app.run(main)

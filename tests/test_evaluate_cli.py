@@ -1,0 +1,280 @@
+"""bin/evaluate.py and jaxgan.eval.evaluate on real MNIST: sources, report, cache, bad inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxgan.data.mnist import FILES, load_mnist
+from jaxgan.eval import evaluate as ev
+from jaxgan.eval.evaluate import EvaluationError
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSIFIER_METRICS = (
+    "frechet_distance",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "class_counts",
+    "modes_covered",
+    "kl_uniform",
+    "mean_confidence",
+)
+
+
+def _data_dir() -> Path:
+    if os.environ.get("JAXGAN_DATA_DIR"):
+        return Path(os.environ["JAXGAN_DATA_DIR"]).expanduser()
+    shared = os.environ.get("JAXGAN_SHARED_DIR") or ROOT.parent / "shared"
+    return Path(shared) / "data" / "mnist"
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    d = _data_dir()
+    if not any((d / n).is_file() or (d / f"{n}.gz").is_file() for n in FILES):
+        pytest.skip(f"MNIST IDX files not found in {d} (set $JAXGAN_DATA_DIR)")
+    return d
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def png_dir(tmp_path_factory, data_dir) -> Path:
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("pngs")
+    for i, image in enumerate(load_mnist(data_dir, "test", download=False)[0][:200]):
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+    return folder
+
+
+def _cli(*args, cache_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "JAXGAN_CACHE": str(cache_dir)}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bin" / "evaluate.py"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_cli_mnist_train_reports_every_classifier_metric(data_dir, cache_dir, tmp_path):
+    out = tmp_path / "report.json"
+    result = _cli(
+        "--samples=mnist_train",
+        "--num_samples=2000",
+        f"--data_dir={data_dir}",
+        f"--json={out}",
+        cache_dir=cache_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.splitlines()
+    for metric in CLASSIFIER_METRICS:
+        assert any(line.startswith(metric + " ") for line in table), metric
+    report = json.loads(out.read_text())
+    assert report["n_real"] == 10000 and report["n_fake"] == 2000
+    metrics = report["metrics"]["classifier"]
+    assert set(CLASSIFIER_METRICS) <= set(metrics)
+    # Real digits against real digits: the floor.
+    assert 0 <= metrics["frechet_distance"] < 5
+    assert metrics["precision"] > 0.7 and metrics["recall"] > 0.7
+    assert metrics["modes_covered"] == 10 and metrics["mean_confidence"] > 0.97
+    assert sum(metrics["class_counts"]) == 2000
+    rows = {(r["metric"], r["extractor"]): r for r in report["rows"]}
+    assert rows[("precision", "classifier")]["k"] == 3
+    assert rows[("coverage", "classifier")]["k"] == 5
+
+
+def test_cli_png_folder_with_inception_unavailable(png_dir, data_dir, cache_dir, tmp_path):
+    result = _cli(
+        f"--samples={png_dir}",
+        f"--data_dir={data_dir}",
+        "--features=classifier,inception",
+        f"--inception_weights={tmp_path / 'no-such-weights.pth'}",
+        cache_dir=cache_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    skipped = [line for line in result.stdout.splitlines() if line.startswith("inception:")]
+    assert len(skipped) == 1 and "--inception_weights" in skipped[0]
+    assert "200 images" in result.stdout
+    assert any(line.startswith("mean_confidence ") for line in result.stdout.splitlines())
+
+
+def test_cli_bad_input_is_one_error_line(tmp_path, cache_dir):
+    result = _cli(f"--samples={tmp_path / 'missing'}", cache_dir=cache_dir)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "no such folder or file" in result.stderr
+
+
+def test_folder_and_npz_give_the_same_metrics(png_dir, data_dir, cache_dir, tmp_path):
+    images = load_mnist(data_dir, "test", download=False)[0][:200]
+    floats = tmp_path / "floats.npz"
+    np.savez(floats, images=images.astype(np.float32) / 127.5 - 1.0)  # [-1, 1]
+    common = dict(reference="mnist_test", data_dir=str(data_dir), cache_dir=str(cache_dir))
+    from_png = ev.evaluate(samples=str(png_dir), **common)
+    from_npz = ev.evaluate(samples=str(floats), **common)
+    assert from_png["metrics"] == from_npz["metrics"]
+    assert from_png["n_fake"] == 200
+
+
+def test_reference_cache_reuse_and_corrupt_rebuild(data_dir, tmp_path):
+    reference = tmp_path / "reference.npz"
+    np.savez(reference, images=load_mnist(data_dir, "test", download=False)[0][:1000])
+    cache = tmp_path / "cache"
+    messages = []
+    options = dict(
+        samples="mnist_train",
+        num_samples=300,
+        reference=str(reference),
+        data_dir=str(data_dir),
+        cache_dir=str(cache),
+        log=messages.append,
+    )
+    first = ev.evaluate(**options)
+    entries = list((cache / "reference").glob("classifier-*.npz"))
+    assert first["cache"] == {"classifier": "built"} and len(entries) == 1
+
+    second = ev.evaluate(**options)
+    assert second["cache"] == {"classifier": "hit"}
+    assert second["metrics"] == first["metrics"]
+
+    # A well-formed archive whose features were altered: only the stored checksum can tell.
+    with np.load(entries[0]) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["features"] = arrays["features"] + 1.0
+    np.savez(entries[0], **arrays)
+    third = ev.evaluate(**options)
+    assert third["cache"] == {"classifier": "rebuilt"}
+    assert any("corrupt" in m and "checksum" in m for m in messages)
+    assert third["metrics"] == first["metrics"]
+    assert ev.evaluate(**options)["cache"] == {"classifier": "hit"}
+
+    entries[0].write_bytes(b"not a zip file")
+    assert ev.evaluate(**options)["cache"] == {"classifier": "rebuilt"}
+    assert ev.evaluate(**options)["metrics"] == first["metrics"]
+
+    other = tmp_path / "other.npz"
+    np.savez(other, images=load_mnist(data_dir, "test", download=False)[0][1:1000])
+    assert ev.evaluate(**dict(options, reference=str(other)))["cache"] == {"classifier": "built"}
+
+
+def test_bad_inputs_raise_evaluation_errors(tmp_path, data_dir):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
+    no_images = tmp_path / "no_images.npz"
+    np.savez(no_images, samples=np.zeros((10, 28, 28), np.uint8))
+    bad_range = tmp_path / "bad_range.npz"
+    np.savez(bad_range, images=np.full((10, 28, 28), 3.0))
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not an archive")
+    cases = {
+        str(tmp_path / "missing"): "no such folder",
+        str(empty): "no image files",
+        str(no_images): "no array named 'images'",
+        str(bad_range): r"\[0, 1\] or \[-1, 1\]",
+        str(junk): "not an .npz archive",
+    }
+    for source, message in cases.items():
+        with pytest.raises(EvaluationError, match=message):
+            ev.evaluate(samples=source, data_dir=str(data_dir), cache_dir=str(tmp_path / "c"))
+    with pytest.raises(EvaluationError, match="exactly one"):
+        ev.evaluate(data_dir=str(data_dir))
+    with pytest.raises(EvaluationError, match="unknown"):
+        ev.evaluate(samples="mnist_train", features=["vgg"])
+
+
+def test_quantize_matches_png_rounding():
+    u8 = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    np.testing.assert_array_equal(ev.quantize(u8.astype(np.float64) / 255), u8)
+    np.testing.assert_array_equal(ev.quantize(u8.astype(np.float32) / 127.5 - 1), u8)
+    # Halfway values round up, as torchvision's save_image does (not banker's rounding).
+    assert ev.quantize(np.array([0.5 / 255, 2.5 / 255]))[0] == 1
+    assert ev.quantize(np.array([0.5 / 255, 2.5 / 255]))[1] == 3
+
+
+def test_rgb_and_channel_first_arrays_become_gray(tmp_path):
+    gray = np.random.default_rng(0).integers(0, 256, (8, 28, 28), dtype=np.uint8)
+    rgb_nchw = np.repeat(gray[:, None], 3, axis=1)
+    path = tmp_path / "rgb.npz"
+    np.savez(path, images=rgb_nchw)
+    loaded = ev.load_images(str(path), want_rgb=True)
+    np.testing.assert_array_equal(loaded.gray, gray)
+    assert loaded.rgb.shape == (8, 28, 28, 3)
+    big = ev.to_gray28(np.zeros((2, 56, 56), np.uint8) + 200)
+    assert big.shape == (2, 28, 28) and (big == 200).all()
+
+
+def test_workdir_samples_come_from_generate_images(monkeypatch, data_dir, tmp_path):
+    images = load_mnist(data_dir, "test", download=False)[0]
+    calls = []
+
+    def generate_images(workdir, num_samples, seed=0, pixel_map="half"):
+        calls.append((workdir, num_samples, seed))
+        return images[seed : seed + num_samples]
+
+    monkeypatch.setitem(
+        sys.modules, "jaxgan.generate", types.SimpleNamespace(generate_images=generate_images)
+    )
+    reference = tmp_path / "reference.npz"
+    np.savez(reference, images=images[:500])
+    report = ev.evaluate(
+        workdir=str(tmp_path),
+        num_samples=300,
+        seed=3,
+        reference=str(reference),
+        cache_dir=str(tmp_path / "cache"),
+    )
+    assert calls == [(str(tmp_path), 300, 3)]
+    assert report["n_fake"] == 300 and "seed 3" in report["samples"]
+    with pytest.raises(EvaluationError, match="no such training workdir"):
+        ev.evaluate(workdir=str(tmp_path / "missing"), reference=str(reference))
+
+
+def test_inception_rows_with_seeded_weights(monkeypatch, tmp_path):
+    """The Inception path end to end, with the fixture's seeded stand-in weights (no real file)."""
+    from jaxgan.eval import features
+    from jaxgan.eval.inception import params_from_torch_state_dict, pool3_features
+    from jaxgan.eval.weights import seeded_state_dict
+
+    params = params_from_torch_state_dict(seeded_state_dict())
+
+    def seeded_inception(**options):
+        def extract(images):
+            return {"features": pool3_features(params, images, batch_size=8, progress=False)}
+
+        return features.Extractor(
+            "inception", features.params_fingerprint(params), features.RGB, extract
+        )
+
+    monkeypatch.setitem(features.EXTRACTORS, "inception", seeded_inception)
+    digits = np.random.default_rng(0).integers(0, 256, (16, 28, 28), dtype=np.uint8)
+    np.savez(tmp_path / "real.npz", images=digits[:8])
+    np.savez(tmp_path / "fake.npz", images=digits[8:])
+    with pytest.warns(UserWarning, match="singular"):  # 8 samples for 2048-d features
+        report = ev.evaluate(
+            samples=str(tmp_path / "fake.npz"),
+            reference=str(tmp_path / "real.npz"),
+            features=["classifier", "inception"],
+            cache_dir=str(tmp_path / "c"),
+        )
+    inception = report["metrics"]["inception"]
+    assert set(inception) == {"frechet_distance", "precision", "recall", "density", "coverage"}
+    assert np.isfinite(inception["frechet_distance"]) and report["skipped"] == {}
+    assert report["cache"] == {"classifier": "built", "inception": "built"}
+    assert {r["extractor"] for r in report["rows"]} == {"classifier", "inception"}

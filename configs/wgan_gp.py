@@ -1,0 +1,18 @@
+"""WGAN-GP with the course teams' recipe: G lr 1e-3, D lr 3e-4, betas (0.5, 0.9), λ = 10,
+one critic step per G step, batch 64, 150 epochs.
+
+python bin/train.py --variant=wgan_gp
+"""
+
+from jaxgan.config import base_config
+
+
+def get_config():
+    c = base_config()
+    c.variant = "wgan_gp"
+    c.lr_g, c.lr_d = 1e-3, 3e-4
+    c.b1, c.b2 = 0.5, 0.9
+    c.gp_weight = 10.0
+    c.n_critic = 1
+    c.epochs = 150
+    return c

@@ -1,0 +1,195 @@
+"""`train_and_evaluate(config, workdir)`: mesh, data on the device, the jitted loop, checkpoints, logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+from tqdm import tqdm
+
+from jaxgan import checkpoint, variants, viz
+from jaxgan.config import from_json, mismatches, to_json
+from jaxgan.data.mnist import load_mnist
+from jaxgan.state import TrainState
+from jaxgan.step import make_multi_step, make_step
+
+
+class NonFiniteLoss(FloatingPointError):
+    pass
+
+
+class ConfigMismatch(ValueError):
+    pass
+
+
+# ---------------------------------------------------------------- setup
+
+
+def make_mesh(devices=None) -> Mesh:
+    return Mesh(np.asarray(devices or jax.devices()), ("data",))
+
+
+def optimizers(config):
+    tx_g = optax.adam(config.lr_g, b1=config.b1, b2=config.b2, eps=1e-8)
+    tx_d = optax.adam(config.lr_d, b1=config.b1, b2=config.b2, eps=1e-8)
+    return tx_g, tx_d
+
+
+def create_state(config, components, tx_g, tx_d, num_images: int) -> TrainState:
+    """A fresh state from `config.seed`: both nets, their Adam states, prior params, keys."""
+    root = jax.random.PRNGKey(config.seed)
+    k_g, k_d, k_prior, k_step, k_data = jax.random.split(root, 5)
+    g_params = components.generator.init(k_g, jnp.zeros((1, components.prior.latent_dim)))
+    d_params = components.discriminator.init(k_d, jnp.zeros((1, 784)))
+    return TrainState(
+        step=jnp.zeros((), jnp.int32),
+        g_params=g_params,
+        d_params=d_params,
+        prior_params=components.prior.init(k_prior),
+        g_opt_state=tx_g.init(g_params),
+        d_opt_state=tx_d.init(d_params),
+        key=k_step,
+        data_key=k_data,
+        perm=jnp.zeros((num_images,), jnp.int32),
+    )
+
+
+def steps_per_epoch(config, num_images: int) -> int:
+    """G steps per epoch: full batches only (the last partial batch is dropped), / n_critic."""
+    return max((num_images // config.batch_size) // config.n_critic, 1)
+
+
+def total_steps(config, num_images: int) -> int:
+    return int(config.num_steps) or int(config.epochs) * steps_per_epoch(config, num_images)
+
+
+def check_workdir_config(config, workdir: Path) -> None:
+    """Refuses to resume a workdir whose saved config differs in a model-defining field."""
+    saved_path = workdir / "config.json"
+    if not saved_path.is_file() or not (workdir / "checkpoints").is_dir():
+        return
+    saved = json.loads(saved_path.read_text())
+    diff = mismatches(saved, config.to_dict())
+    if diff:
+        details = ", ".join(f"{k}: saved {saved.get(k)!r}, now {config.to_dict().get(k)!r}"
+                            for k in diff)
+        raise ConfigMismatch(
+            f"{workdir} holds a checkpoint of a different config ({details}); "
+            "use another --workdir or the same settings"
+        )
+
+
+class Trainer:
+    """Everything compiled for one config: `run(state, k) -> (state, metrics)` with k steps."""
+
+    def __init__(self, config, mesh: Mesh, num_images: int):
+        self.config, self.mesh = config, mesh
+        n_dev = mesh.devices.size
+        if config.batch_size % n_dev:
+            raise ValueError(f"--batch_size={config.batch_size} must be a multiple of the "
+                             f"{n_dev} devices")
+        self.components = variants.build(config)
+        self.tx_g, self.tx_d = optimizers(config)
+        self.step = make_step(self.components, self.tx_g, self.tx_d, config.batch_size,
+                              config.n_critic, mesh)
+        self.replicated = NamedSharding(mesh, P())
+        self.num_images = num_images
+        self._compiled = {}
+
+    def init_state(self) -> TrainState:
+        state = create_state(self.config, self.components, self.tx_g, self.tx_d, self.num_images)
+        return jax.device_put(state, self.replicated)
+
+    def put_data(self, images_u8: np.ndarray):
+        return jax.device_put(images_u8.reshape(len(images_u8), -1), self.replicated)
+
+    def run(self, state, data, num_steps: int):
+        if num_steps not in self._compiled:
+            self._compiled[num_steps] = jax.jit(
+                make_multi_step(self.step, num_steps),
+                donate_argnums=0,
+                out_shardings=(self.replicated, self.replicated),
+            )
+        return self._compiled[num_steps](state, data)
+
+    def generate(self, state, z):
+        return self.components.generator.apply(state.g_params, z)
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def _grid(trainer: Trainer, state, key, n: int, path: Path) -> None:
+    z, _ = trainer.components.prior.sample(state.prior_params, key, n)
+    viz.save_grid(viz.to_uint8(jax.device_get(trainer.generate(state, z))), path)
+
+
+def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> TrainState:
+    """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the final state."""
+    workdir = Path(workdir)
+    variants.build(config)  # fail early on an unknown variant
+    check_workdir_config(config, workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(to_json(config))
+
+    images, _ = load_mnist(config.data_dir or None, "train")
+    trainer = Trainer(config, make_mesh(), len(images))
+    data = trainer.put_data(images)
+    mngr = checkpoint.manager(workdir, config.keep_checkpoints)
+    state = trainer.init_state()
+    restored = checkpoint.restore_latest(mngr, state)
+    if restored is not None:
+        state = jax.device_put(restored, trainer.replicated)
+
+    start, total = int(state.step), total_steps(config, len(images))
+    per_epoch = steps_per_epoch(config, len(images))
+    grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)
+    metrics_file = open(workdir / "metrics.jsonl", "a")
+    bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
+    last_saved = start
+    try:
+        while int(state.step) < total:
+            step0 = int(state.step)
+            k = min(config.steps_per_call, total - step0)
+            state, metrics = trainer.run(state, data, k)
+            metrics = jax.device_get(metrics)
+            bad = [name for name, v in metrics.items() if not np.all(np.isfinite(v))]
+            if bad:
+                raise NonFiniteLoss(
+                    f"non-finite {', '.join(bad)} between steps {step0} and {step0 + k}; stopped. "
+                    f"The last good checkpoint (step {last_saved}) is kept in {workdir / 'checkpoints'}"
+                )
+            for i in range(k):
+                if (step0 + i + 1) % config.log_every == 0 or step0 + i + 1 == total:
+                    row = {"step": step0 + i + 1} | {n: float(v[i]) for n, v in metrics.items()}
+                    metrics_file.write(json.dumps(row) + "\n")
+            step1 = step0 + k
+            bar.update(k)
+            bar.set_postfix(d_loss=f"{metrics['d_loss'][-1]:.3f}", g_loss=f"{metrics['g_loss'][-1]:.3f}")
+            if step1 // per_epoch > step0 // per_epoch or step1 == total:
+                epoch = step1 // per_epoch
+                _grid(trainer, state, grid_key, config.grid_samples,
+                      workdir / "grids" / f"epoch_{epoch:04d}_step_{step1:07d}.png")
+            if step1 // config.checkpoint_every > step0 // config.checkpoint_every or step1 == total:
+                checkpoint.save(mngr, state)
+                last_saved = step1
+    finally:
+        bar.close()
+        metrics_file.close()
+        mngr.close()
+    if (workdir / "metrics.jsonl").stat().st_size:
+        viz.plot_losses(workdir / "metrics.jsonl", workdir / "losses.png")
+    return state
+
+
+def load_config(workdir: str | Path):
+    path = Path(workdir) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; is --workdir a training run's directory?")
+    return from_json(path.read_text())

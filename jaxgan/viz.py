@@ -1,0 +1,65 @@
+"""Sample grids (PNG via Pillow) and loss curves (matplotlib)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def to_uint8(x, pixel_map: str = "half") -> np.ndarray:
+    """Generator output in [-1, 1] -> uint8 images: "half" (x+1)/2, "clamp" clip(x, 0, 1).
+
+    Rounded as torchvision's `save_image` does: floor(255·v + 0.5).
+    """
+    x = np.asarray(x, np.float32)
+    if pixel_map == "half":
+        v = (x + 1.0) / 2.0
+    elif pixel_map == "clamp":
+        v = x
+    else:
+        raise ValueError(f"unknown pixel_map {pixel_map!r}; valid: half, clamp")
+    return np.floor(np.clip(v, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_grid(images_u8: np.ndarray, path: str | Path, nrow: int | None = None, pad: int = 2):
+    """Tiles uint8 (N, 28, 28) images into one PNG with `pad` pixels of black between them."""
+    images = np.asarray(images_u8).reshape(len(images_u8), 28, 28)
+    n = len(images)
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol = math.ceil(n / nrow)
+    h, w = 28 + pad, 28 + pad
+    grid = np.zeros((ncol * h + pad, nrow * w + pad), np.uint8)
+    for i, img in enumerate(images):
+        r, c = divmod(i, nrow)
+        grid[pad + r * h : pad + r * h + 28, pad + c * w : pad + c * w + 28] = img
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).save(path)
+
+
+def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
+    """Plots D and G losses (and mean logits) against the step from `metrics.jsonl`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line]
+    if not rows:
+        return
+    steps = [r["step"] for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for key in ("d_loss", "g_loss"):
+        ax1.plot(steps, [r[key] for r in rows], label=key, lw=0.8)
+    for key in ("real_logit", "fake_logit"):
+        ax2.plot(steps, [r[key] for r in rows], label=key, lw=0.8)
+    ax1.set(xlabel="step", title="losses")
+    ax2.set(xlabel="step", title="mean D output")
+    ax1.legend()
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)

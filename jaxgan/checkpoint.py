@@ -1,4 +1,4 @@
-"""Orbax checkpoints of the whole train state under `<workdir>/checkpoints`: save, restore latest."""
+"""Orbax checkpoints of the whole train state in `<workdir>/checkpoints`: save, restore latest."""
 
 from __future__ import annotations
 

@@ -10,8 +10,16 @@ import ml_collections
 
 # Fields that may change when a run is resumed: they steer the run, not the model or its numbers.
 RUN_FIELDS = frozenset(
-    {"epochs", "num_steps", "data_dir", "steps_per_call", "checkpoint_every", "keep_checkpoints",
-     "log_every", "grid_samples"}
+    {
+        "epochs",
+        "num_steps",
+        "data_dir",
+        "steps_per_call",
+        "checkpoint_every",
+        "keep_checkpoints",
+        "log_every",
+        "grid_samples",
+    }
 )
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 
@@ -49,7 +57,9 @@ def load_variant_config(name: str, configs_dir: Path = CONFIGS_DIR) -> ml_collec
     """`get_config()` of `configs/<name>.py`; an unknown name lists the valid ones."""
     path = configs_dir / f"{name}.py"
     if not path.is_file():
-        raise ValueError(f"unknown variant {name!r}; valid: {', '.join(variant_names(configs_dir))}")
+        raise ValueError(
+            f"unknown variant {name!r}; valid: {', '.join(variant_names(configs_dir))}"
+        )
     spec = importlib.util.spec_from_file_location(f"jaxgan_configs_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,8 +1,9 @@
 """The course's fixed MLP generator and discriminator, and the SAN discriminator, in Flax.
 
 Every layer is initialised as PyTorch's `nn.Linear` (weights and biases U(±1/√fan_in)), so a jaxgan
-network starts from the same distribution as the course template. Discriminators return a dict of
-outputs; `"logit"` is always there, and losses pick the entries they need, so one train step serves all.
+network starts from the same distribution as the course template. Discriminators return a dict
+of outputs; `"logit"` is always there, and losses pick the entries they need, so one train step
+serves all.
 """
 
 from __future__ import annotations

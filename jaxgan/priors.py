@@ -1,12 +1,13 @@
 """Latent priors as pure `init(key) -> params` / `sample(params, key, n) -> (z, aux)` pairs.
 
-`params` is a PyTree (empty for fixed priors, trainable for learned ones) carried in the train state;
+`params` is a PyTree (empty for fixed priors, trainable for learned ones) carried in the state;
 `aux` holds side information a prior produces with z (e.g. a mixture component), empty here.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 

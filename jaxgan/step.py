@@ -6,7 +6,7 @@ the state, so the host never feeds data. `make_multi_step` scans `k` steps per d
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -43,7 +43,9 @@ def make_step(
         epoch, pos = index // batches_per_epoch, index % batches_per_epoch
         perm = jax.lax.cond(
             pos == 0,
-            lambda: jax.random.permutation(jax.random.fold_in(state.data_key, epoch), data.shape[0]),
+            lambda: jax.random.permutation(
+                jax.random.fold_in(state.data_key, epoch), data.shape[0]
+            ),
             lambda: state.perm,
         )
         idx = jax.lax.dynamic_slice_in_dim(perm, pos * batch_size, batch_size)
@@ -65,7 +67,7 @@ def make_step(
             loss = components.d_loss(real_out, fake_out)
             logit = lambda x: disc.apply(d_params, x)["logit"]  # noqa: E731
             reg_keys = jax.random.split(k_reg, max(len(components.regularizers), 1))
-            for (weight, reg), k in zip(components.regularizers, reg_keys):
+            for (weight, reg), k in zip(components.regularizers, reg_keys, strict=False):
                 loss = loss + weight * reg(logit, real, fake, k)
             return loss, (jnp.mean(real_out["logit"]), jnp.mean(fake_out["logit"]))
 
@@ -74,7 +76,9 @@ def make_step(
         )
         updates, d_opt_state = tx_d.update(grads, state.d_opt_state, state.d_params)
         state = state.replace(
-            d_params=optax.apply_updates(state.d_params, updates), d_opt_state=d_opt_state, perm=perm
+            d_params=optax.apply_updates(state.d_params, updates),
+            d_opt_state=d_opt_state,
+            perm=perm,
         )
         metrics = {
             "d_loss": loss,

@@ -1,4 +1,4 @@
-"""`train_and_evaluate(config, workdir)`: mesh, data on the device, the jitted loop, checkpoints, logs."""
+"""`train_and_evaluate(config, workdir)`: mesh, data on device, jitted loop, checkpoints, logs."""
 
 from __future__ import annotations
 
@@ -77,8 +77,9 @@ def check_workdir_config(config, workdir: Path) -> None:
     saved = json.loads(saved_path.read_text())
     diff = mismatches(saved, config.to_dict())
     if diff:
-        details = ", ".join(f"{k}: saved {saved.get(k)!r}, now {config.to_dict().get(k)!r}"
-                            for k in diff)
+        details = ", ".join(
+            f"{k}: saved {saved.get(k)!r}, now {config.to_dict().get(k)!r}" for k in diff
+        )
         raise ConfigMismatch(
             f"{workdir} holds a checkpoint of a different config ({details}); "
             "use another --workdir or the same settings"
@@ -92,12 +93,14 @@ class Trainer:
         self.config, self.mesh = config, mesh
         n_dev = mesh.devices.size
         if config.batch_size % n_dev:
-            raise ValueError(f"--batch_size={config.batch_size} must be a multiple of the "
-                             f"{n_dev} devices")
+            raise ValueError(
+                f"--batch_size={config.batch_size} must be a multiple of the {n_dev} devices"
+            )
         self.components = variants.build(config)
         self.tx_g, self.tx_d = optimizers(config)
-        self.step = make_step(self.components, self.tx_g, self.tx_d, config.batch_size,
-                              config.n_critic, mesh)
+        self.step = make_step(
+            self.components, self.tx_g, self.tx_d, config.batch_size, config.n_critic, mesh
+        )
         self.replicated = NamedSharding(mesh, P())
         self.num_images = num_images
         self._compiled = {}
@@ -131,7 +134,7 @@ def _grid(trainer: Trainer, state, key, n: int, path: Path) -> None:
 
 
 def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> TrainState:
-    """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the final state."""
+    """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the last state."""
     workdir = Path(workdir)
     variants.build(config)  # fail early on an unknown variant
     check_workdir_config(config, workdir)
@@ -152,18 +155,25 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)
     metrics_file = open(workdir / "metrics.jsonl", "a")
     bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
-    last_saved = start
+    last_saved = mngr.latest_step()
     try:
         while int(state.step) < total:
             step0 = int(state.step)
             k = min(config.steps_per_call, total - step0)
             state, metrics = trainer.run(state, data, k)
             metrics = jax.device_get(metrics)
-            bad = [name for name, v in metrics.items() if not np.all(np.isfinite(v))]
-            if bad:
+            finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)
+            if not finite.all():
+                first = int(np.argmin(finite))
+                bad = [n for n, v in metrics.items() if not np.isfinite(v[first])]
                 raise NonFiniteLoss(
-                    f"non-finite {', '.join(bad)} between steps {step0} and {step0 + k}; stopped. "
-                    f"The last good checkpoint (step {last_saved}) is kept in {workdir / 'checkpoints'}"
+                    f"non-finite {', '.join(bad)} at step {step0 + first + 1}; training stopped. "
+                    + (
+                        f"The last good checkpoint (step {last_saved}) is kept in "
+                        f"{workdir / 'checkpoints'}"
+                        if last_saved is not None
+                        else "No checkpoint had been saved yet."
+                    )
                 )
             for i in range(k):
                 if (step0 + i + 1) % config.log_every == 0 or step0 + i + 1 == total:
@@ -171,12 +181,22 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
                     metrics_file.write(json.dumps(row) + "\n")
             step1 = step0 + k
             bar.update(k)
-            bar.set_postfix(d_loss=f"{metrics['d_loss'][-1]:.3f}", g_loss=f"{metrics['g_loss'][-1]:.3f}")
+            bar.set_postfix(
+                d_loss=f"{metrics['d_loss'][-1]:.3f}", g_loss=f"{metrics['g_loss'][-1]:.3f}"
+            )
             if step1 // per_epoch > step0 // per_epoch or step1 == total:
                 epoch = step1 // per_epoch
-                _grid(trainer, state, grid_key, config.grid_samples,
-                      workdir / "grids" / f"epoch_{epoch:04d}_step_{step1:07d}.png")
-            if step1 // config.checkpoint_every > step0 // config.checkpoint_every or step1 == total:
+                _grid(
+                    trainer,
+                    state,
+                    grid_key,
+                    config.grid_samples,
+                    workdir / "grids" / f"epoch_{epoch:04d}_step_{step1:07d}.png",
+                )
+            if (
+                step1 // config.checkpoint_every > step0 // config.checkpoint_every
+                or step1 == total
+            ):
                 checkpoint.save(mngr, state)
                 last_saved = step1
     finally:

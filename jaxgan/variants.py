@@ -1,12 +1,13 @@
-"""The variant registry: a name -> the prior, networks, losses and regularisers the step calls.
+"""The variant registry: name -> the prior, networks, losses and regularisers the step calls.
 
-A variant's hyper-parameters live in `configs/<name>.py`; this registry holds only functions, and the
-train step never looks at the name.
+A variant's hyper-parameters live in `configs/<name>.py`; this registry holds only functions, and
+the train step never looks at the name.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import flax.linen as nn
 
@@ -25,23 +26,32 @@ class Components(NamedTuple):
 
 def _vanilla(config):
     return Components(
-        priors.gaussian(config.latent_dim), models.Generator(), models.Discriminator(),
-        losses.bce_d, losses.bce_g,
+        priors.gaussian(config.latent_dim),
+        models.Generator(),
+        models.Discriminator(),
+        losses.bce_d,
+        losses.bce_g,
     )
 
 
 def _wgan_gp(config):
     return Components(
-        priors.gaussian(config.latent_dim), models.Generator(), models.Discriminator(),
-        losses.wasserstein_d, losses.wasserstein_g,
+        priors.gaussian(config.latent_dim),
+        models.Generator(),
+        models.Discriminator(),
+        losses.wasserstein_d,
+        losses.wasserstein_g,
         ((config.gp_weight, regularizers.gradient_penalty),),
     )
 
 
 def _hinge(config):
     return Components(
-        priors.gaussian(config.latent_dim), models.Generator(), models.Discriminator(),
-        losses.hinge_d, losses.hinge_g,
+        priors.gaussian(config.latent_dim),
+        models.Generator(),
+        models.Discriminator(),
+        losses.hinge_d,
+        losses.hinge_g,
     )
 
 
@@ -54,8 +64,11 @@ _SAN_LOSSES = {
 def _san(config):
     d_loss, g_loss = _SAN_LOSSES[config.san_loss]
     return Components(
-        priors.gaussian(config.latent_dim), models.Generator(), models.SANDiscriminator(),
-        d_loss, g_loss,
+        priors.gaussian(config.latent_dim),
+        models.Generator(),
+        models.SANDiscriminator(),
+        d_loss,
+        g_loss,
     )
 
 

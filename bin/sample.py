@@ -1,0 +1,40 @@
+"""Writes samples of a trained run: `python bin/sample.py --workdir=runs/san --num_samples=10000`.
+
+PNG output is the course's: `0.png … N-1.png`, 28×28, three equal channels (readable
+by pytorch-fid), plus `<out>_grid.png` beside the folder (not in it, so FID reads only samples).
+`--pixel_map=half` saves (x+1)/2; `clamp` the template's clip(x, 0, 1).
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from absl import app, flags  # noqa: E402
+
+from jaxgan.cli import fail  # noqa: E402
+
+flags.DEFINE_string(
+    "workdir", None, "Training run directory (its latest checkpoint is used).", required=True
+)
+flags.DEFINE_integer("num_samples", 10000, "Number of images.", lower_bound=1)
+flags.DEFINE_string("out", None, "Output directory (default <workdir>/samples).")
+flags.DEFINE_integer("seed", 0, "Sampling seed.")
+flags.DEFINE_enum("pixel_map", "half", ["half", "clamp"], "tanh output -> [0, 1] mapping.")
+flags.DEFINE_enum("format", "png", ["png", "npz", "both"], "Output format.")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    from jaxgan.generate import generate_images
+    from jaxgan.samples_io import write_samples
+
+    images = generate_images(FLAGS.workdir, FLAGS.num_samples, FLAGS.seed, FLAGS.pixel_map)
+    out = Path(FLAGS.out or Path(FLAGS.workdir) / "samples")
+    write_samples(images, out, FLAGS.format, pixel_map=FLAGS.pixel_map)
+    print(f"wrote {len(images)} samples ({FLAGS.pixel_map}) to {out}")
+
+
+if __name__ == "__main__":
+    app.run(fail(main))

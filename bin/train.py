@@ -1,0 +1,64 @@
+"""Trains a variant: `python bin/train.py --variant=san --latent_dim=100`.
+
+Flags override the variant's `configs/<variant>.py`; `--config.<field>=value` reaches any
+other field.
+Starting on a workdir that holds a checkpoint resumes it.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from absl import app, flags  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from jaxgan.cli import fail, override, variant_from_argv  # noqa: E402
+
+VARIANT, BASE_CONFIG = variant_from_argv(sys.argv)
+flags.DEFINE_string("variant", "vanilla", "Variant name (a file of configs/).")
+flags.DEFINE_string("workdir", None, "Run directory (default runs/<variant>).")
+flags.DEFINE_string(
+    "data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR, else ~/.cache/jaxgan/mnist)."
+)
+flags.DEFINE_integer("latent_dim", None, "Latent dimension (G's input width).")
+flags.DEFINE_integer("epochs", None, "Number of epochs.")
+flags.DEFINE_integer("num_steps", None, "Total G steps of the run (overrides --epochs).")
+flags.DEFINE_integer("batch_size", None, "Global batch size.")
+flags.DEFINE_integer("seed", None, "Random seed.")
+flags.DEFINE_float("lr_g", None, "Generator learning rate.")
+flags.DEFINE_float("lr_d", None, "Discriminator learning rate.")
+config_flags.DEFINE_config_dict(
+    "config", BASE_CONFIG, "The variant's config; --config.<field>=value."
+)
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    del argv
+    from jaxgan.train import train_and_evaluate
+
+    config = FLAGS.config
+    override(
+        config,
+        {
+            name: getattr(FLAGS, name)
+            for name in (
+                "latent_dim",
+                "epochs",
+                "num_steps",
+                "batch_size",
+                "seed",
+                "lr_g",
+                "lr_d",
+                "data_dir",
+            )
+        },
+    )
+    workdir = FLAGS.workdir or f"runs/{FLAGS.variant}"
+    train_and_evaluate(config, workdir)
+    print(f"done: {workdir}")
+
+
+if __name__ == "__main__":
+    app.run(fail(main))

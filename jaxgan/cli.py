@@ -1,0 +1,56 @@
+"""Shared helpers of the `bin/` scripts: config overrides and one-line errors."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+from absl import flags, logging
+
+from jaxgan.config import load_variant_config
+
+EXPECTED_ERRORS = (ValueError, FileNotFoundError, FloatingPointError, KeyError, TypeError)
+
+
+def fail(main):
+    """Runs `main`, turning expected errors into one `error: ...` line and exit status 1.
+
+    Library INFO logs (Orbax writes many) are hidden unless `--verbosity` is given.
+    """
+
+    @functools.wraps(main)
+    def wrapped(argv):
+        if not flags.FLAGS["verbosity"].present:
+            logging.set_verbosity(logging.WARNING)
+        try:
+            return main(argv)
+        except EXPECTED_ERRORS as e:
+            message = e.args[0] if isinstance(e, KeyError) and e.args else e
+            print(f"error: {message}", file=sys.stderr)
+            sys.exit(1)
+
+    return wrapped
+
+
+def variant_from_argv(argv: list[str]):
+    """(name, config) of the `--variant` in `argv` (default vanilla), read before flags are parsed
+    so that `--config.<field>=` overrides are typed by that variant's config. Exits with one line
+    listing the valid names when the variant is unknown."""
+    name = "vanilla"
+    for i, arg in enumerate(argv):
+        if arg.startswith("--variant="):
+            name = arg.split("=", 1)[1]
+        elif arg == "--variant" and i + 1 < len(argv):
+            name = argv[i + 1]
+    try:
+        return name, load_variant_config(name)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+def override(config, named: dict) -> None:
+    """Sets the fields of the flags that were given (None means not given)."""
+    for name, value in named.items():
+        if value is not None:
+            config[name] = value

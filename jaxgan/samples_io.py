@@ -1,0 +1,33 @@
+"""Writes generated uint8 images as the course's PNG files and/or one `.npz`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from jaxgan import viz
+
+
+def write_samples(
+    images_u8: np.ndarray,
+    out: str | Path,
+    fmt: str = "png",
+    pixel_map: str = "half",
+    progress: bool = True,
+) -> None:
+    """PNGs `0.png …` (28×28 RGB, three equal channels) + `grid.png`, and/or `samples.npz`.
+
+    The npz holds `images` (uint8 N×28×28) and `pixel_map`, so a file set says how it was made.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt in ("png", "both"):
+        for i, img in enumerate(tqdm(images_u8, desc="png", disable=not progress)):
+            Image.fromarray(np.repeat(img[:, :, None], 3, axis=2)).save(out / f"{i}.png")
+        (out / "PIXEL_MAP").write_text(pixel_map + "\n")
+    if fmt in ("npz", "both"):
+        np.savez_compressed(out / "samples.npz", images=images_u8, pixel_map=pixel_map)
+    viz.save_grid(images_u8[:100], out.parent / f"{out.name}_grid.png")

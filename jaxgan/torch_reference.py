@@ -19,8 +19,9 @@ Both return the two losses with `.item()` each step, as the template's `D_train`
 What differs from the template on purpose, to time the step and not the input pipeline: the whole
 MNIST train split sits on the device as a float tensor already scaled to [-1, 1] (what the
 template's `ToTensor` + `Normalize(0.5, 0.5)` produce), and each batch is gathered with a random
-per-epoch permutation (no `DataLoader`, no host-to-device copy of the batch); z and the BCE
-targets are created directly on the device. The last partial batch of an epoch is dropped.
+per-epoch permutation (no `DataLoader`, no host-to-device copy of the batch); z is drawn
+directly on the device and the BCE targets are made there once. The last partial batch of an
+epoch is dropped.
 """
 
 from __future__ import annotations
@@ -40,13 +41,17 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def _linears(widths) -> nn.ModuleList:
+    pairs = zip(widths[:-1], widths[1:], strict=True)
+    return nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
+
+
 class TemplateGenerator(nn.Module):
     """z (B, 100) -> (B, 784): Linear 256-512-1024 with LeakyReLU(0.2), Linear 784, tanh."""
 
     def __init__(self, latent_dim: int = LATENT_DIM):
         super().__init__()
-        widths = (latent_dim, *G_WIDTHS, IMAGE_DIM)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.layers = _linears((latent_dim, *G_WIDTHS, IMAGE_DIM))
 
     def forward(self, z):
         h = z
@@ -61,8 +66,7 @@ class TemplateDiscriminator(nn.Module):
 
     def __init__(self):
         super().__init__()
-        widths = (IMAGE_DIM, *D_WIDTHS, 1)
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.layers = _linears((IMAGE_DIM, *D_WIDTHS, 1))
 
     def forward(self, x):
         h = x
@@ -88,7 +92,7 @@ class TorchTemplateStep:
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(seed)
         torch.manual_seed(seed)
-        flat = torch.from_numpy(np.asarray(images_u8, np.uint8).reshape(len(images_u8), -1))
+        flat = torch.from_numpy(np.array(images_u8, np.uint8).reshape(len(images_u8), -1))
         self.data = flat.to(self.device).float().div_(127.5).sub_(1.0)
         if len(self.data) < batch_size:
             raise ValueError(f"batch size {batch_size} exceeds the {len(self.data)} images")

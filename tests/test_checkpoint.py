@@ -1,0 +1,159 @@
+"""Checkpoints and resumption through `train_and_evaluate` on the real MNIST train split.
+
+2N steps straight equal N steps, a checkpoint, a restart from the workdir and N more steps,
+bit for bit on CPU; a workdir of another config is refused; a non-finite loss stops the run and
+keeps the last good checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import chex
+import jax
+import pytest
+
+from jaxgan import checkpoint
+from jaxgan.config import load_variant_config
+from jaxgan.data.mnist import FILES
+from jaxgan.train import ConfigMismatch, NonFiniteLoss, Trainer, make_mesh, train_and_evaluate
+from jaxgan.variants import UnknownVariant
+
+N = 20
+
+
+def _shared_dir() -> Path:
+    if os.environ.get("JAXGAN_DATA_DIR"):
+        return Path(os.environ["JAXGAN_DATA_DIR"]).expanduser()
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    d = _shared_dir()
+    if not all((d / n).is_file() or (d / f"{n}.gz").is_file() for n in FILES):
+        pytest.skip(f"MNIST IDX files not found in {d} (set $JAXGAN_DATA_DIR)")
+    return d
+
+
+def _config(data_dir, num_steps, **overrides):
+    config = load_variant_config("vanilla")
+    config.num_steps = num_steps
+    config.steps_per_call = 10
+    config.checkpoint_every = 10
+    config.log_every = 5
+    config.grid_samples = 4
+    config.data_dir = str(data_dir)
+    for k, v in overrides.items():
+        setattr(config, k, v)
+    return config
+
+
+def _metrics(workdir: Path) -> list[dict]:
+    return [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _restore(workdir: Path, like):
+    mngr = checkpoint.manager(workdir)
+    try:
+        return mngr.latest_step(), jax.device_get(checkpoint.restore_latest(mngr, like))
+    finally:
+        mngr.close()
+
+
+@pytest.fixture(scope="module")
+def runs(data_dir, tmp_path_factory):
+    """(straight workdir, its final state, resumed workdir, its states after N and 2N steps)."""
+    straight_dir = tmp_path_factory.mktemp("straight")
+    straight = jax.device_get(train_and_evaluate(_config(data_dir, 2 * N), straight_dir, False))
+    resumed_dir = tmp_path_factory.mktemp("resumed")
+    half = jax.device_get(train_and_evaluate(_config(data_dir, N), resumed_dir, False))
+    resumed = jax.device_get(train_and_evaluate(_config(data_dir, 2 * N), resumed_dir, False))
+    return straight_dir, straight, resumed_dir, half, resumed
+
+
+def test_resume_is_bit_identical(runs):
+    straight_dir, straight, resumed_dir, half, resumed = runs
+    assert int(half.step) == N
+    assert int(straight.step) == int(resumed.step) == 2 * N
+    chex.assert_trees_all_equal(straight, resumed)
+    # the final checkpoints hold that same state
+    for workdir in (straight_dir, resumed_dir):
+        step, restored = _restore(workdir, straight)
+        assert step == 2 * N
+        chex.assert_trees_all_equal(restored, straight)
+
+
+def test_resume_continues_rather_than_restarts(runs):
+    """The second call logged only steps N+1..2N, and its losses equal the straight run's."""
+    straight_dir, _, resumed_dir, _, _ = runs
+    straight_rows, resumed_rows = _metrics(straight_dir), _metrics(resumed_dir)
+    steps = [row["step"] for row in resumed_rows]
+    assert steps == list(range(5, 2 * N + 1, 5))  # each logged step once: no restart from 0
+    assert resumed_rows == straight_rows  # same losses, bit for bit (JSON floats round-trip)
+
+
+def test_checkpoint_round_trip(runs, tmp_path):
+    """save/restore_latest of a whole TrainState, on a fresh manager, is exact."""
+    _, state, _, _, _ = runs
+    trainer = Trainer(_config("", 1), make_mesh(jax.devices()[:1]), len(state.perm))
+    like = trainer.init_state()
+    mngr = checkpoint.manager(tmp_path, keep=2)
+    assert checkpoint.restore_latest(mngr, like) is None
+    checkpoint.save(mngr, state)
+    mngr.close()
+    step, restored = _restore(tmp_path, like)
+    assert step == 2 * N
+    chex.assert_trees_all_equal(restored, state)
+
+
+@pytest.mark.parametrize("field,value", [("latent_dim", 64), ("lr_d", 1e-3), ("variant", "hinge")])
+def test_other_config_in_workdir_is_refused(runs, data_dir, field, value):
+    straight_dir = runs[0]
+    before = (straight_dir / "config.json").read_text()
+    config = _config(data_dir, 2 * N, **{field: value})
+    saved = json.loads(before)[field]
+    with pytest.raises(ConfigMismatch) as info:
+        train_and_evaluate(config, straight_dir, False)
+    message = str(info.value)
+    assert str(straight_dir) in message
+    assert f"{field}: saved {saved!r}, now {value!r}" in message
+    assert "different config" in message
+    assert (straight_dir / "config.json").read_text() == before  # nothing overwritten
+
+
+def test_run_fields_may_change_on_resume(runs, data_dir):
+    """num_steps, log_every, ... steer the run: a workdir at its end just returns its state."""
+    straight_dir, straight = runs[0], runs[1]
+    config = _config(data_dir, 2 * N, log_every=7, keep_checkpoints=5, steps_per_call=3)
+    state = jax.device_get(train_and_evaluate(config, straight_dir, False))
+    chex.assert_trees_all_equal(state, straight)
+
+
+def test_unknown_variant_lists_the_valid_ones(tmp_path, data_dir):
+    config = _config(data_dir, 1, variant="no_such_gan")
+    with pytest.raises(UnknownVariant, match="'no_such_gan'.*valid: hinge, san, vanilla, wgan_gp"):
+        train_and_evaluate(config, tmp_path / "run", False)
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="'no_such_gan'.*valid: hinge, san, vanilla, wgan_gp"):
+        load_variant_config("no_such_gan")
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(data_dir, tmp_path):
+    """G lr 1e30: step 1's losses are finite (they precede the update); from step 2 G's output is
+    NaN. With a checkpoint after every step, the run stops at step 2 and keeps step 1's."""
+    config = _config(data_dir, 6, lr_g=1e30, steps_per_call=1, checkpoint_every=1, log_every=1)
+    with pytest.raises(NonFiniteLoss) as info:
+        train_and_evaluate(config, tmp_path, False)
+    message = str(info.value)
+    assert "at step 2" in message
+    assert "last good checkpoint (step 1) is kept" in message
+    assert str(tmp_path / "checkpoints") in message
+    mngr = checkpoint.manager(tmp_path)
+    try:
+        assert list(mngr.all_steps()) == [1]
+    finally:
+        mngr.close()
+    assert [row["step"] for row in _metrics(tmp_path)] == [1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import jax
@@ -154,6 +155,8 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     per_epoch = steps_per_epoch(config, len(images))
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)
     metrics_file = open(workdir / "metrics.jsonl", "a")
+    if restored is not None and progress:
+        print(f"resuming {workdir} at step {start} of {total}", file=sys.stderr)
     bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
     last_saved = mngr.latest_step()
     try:

@@ -8,7 +8,6 @@ keeps the last good checkpoint.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import chex
@@ -17,25 +16,12 @@ import pytest
 
 from jaxgan import checkpoint
 from jaxgan.config import load_variant_config
-from jaxgan.data.mnist import FILES
 from jaxgan.train import ConfigMismatch, NonFiniteLoss, Trainer, make_mesh, train_and_evaluate
 from jaxgan.variants import UnknownVariant
 
 N = 20
 
 
-def _shared_dir() -> Path:
-    if os.environ.get("JAXGAN_DATA_DIR"):
-        return Path(os.environ["JAXGAN_DATA_DIR"]).expanduser()
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-
-
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    d = _shared_dir()
-    if not all((d / n).is_file() or (d / f"{n}.gz").is_file() for n in FILES):
-        pytest.skip(f"MNIST IDX files not found in {d} (set $JAXGAN_DATA_DIR)")
-    return d
 
 
 def _config(data_dir, num_steps, **overrides):

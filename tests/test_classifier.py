@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import os
-from pathlib import Path
 
 import chex
 import jax
 import numpy as np
 import pytest
 
-from jaxgan.data.mnist import FILES, load_mnist
+from jaxgan.data.mnist import load_mnist
 from jaxgan.eval import classifier
 from jaxgan.eval.classifier import ClassifierWeightsError
 
 
-def _data_dir() -> Path:
-    if os.environ.get("JAXGAN_DATA_DIR"):
-        return Path(os.environ["JAXGAN_DATA_DIR"]).expanduser()
-    shared = (
-        os.environ.get("JAXGAN_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
-    )
-    return Path(shared) / "data" / "mnist"
-
-
 @pytest.fixture(scope="module")
-def mnist_test():
-    d = _data_dir()
-    if not any((d / n).is_file() or (d / f"{n}.gz").is_file() for n in FILES):
-        pytest.skip(f"MNIST IDX files not found in {d} (set $JAXGAN_DATA_DIR)")
-    return load_mnist(d, "test", download=False)
+def mnist_test(data_dir):
+    return load_mnist(data_dir, "test", download=False)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Smoke runs of bin/train.py for every variant on the real MNIST, then bin/sample.py."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,6 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = os.environ.get("JAXGAN_DATA_DIR") or str(ROOT.parent / "shared" / "data" / "mnist")
 
 
 def run(script, *args):
@@ -22,9 +20,9 @@ def run(script, *args):
 
 
 @pytest.mark.parametrize("variant", ["vanilla", "wgan_gp", "hinge", "san"])
-def test_train_then_sample(tmp_path, variant):
+def test_train_then_sample(tmp_path, variant, data_dir):
     workdir = tmp_path / variant
-    r = run("train.py", f"--variant={variant}", f"--workdir={workdir}", f"--data_dir={DATA_DIR}",
+    r = run("train.py", f"--variant={variant}", f"--workdir={workdir}", f"--data_dir={data_dir}",
             "--num_steps=30", "--config.steps_per_call=10", "--config.log_every=5",
             "--latent_dim=32")
     assert r.returncode == 0, r.stderr[-2000:]

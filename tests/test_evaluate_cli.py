@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxgan.data.mnist import FILES, load_mnist
+from jaxgan.data.mnist import load_mnist
 from jaxgan.eval import evaluate as ev
 from jaxgan.eval.evaluate import EvaluationError
 
@@ -30,19 +30,6 @@ CLASSIFIER_METRICS = (
 )
 
 
-def _data_dir() -> Path:
-    if os.environ.get("JAXGAN_DATA_DIR"):
-        return Path(os.environ["JAXGAN_DATA_DIR"]).expanduser()
-    shared = os.environ.get("JAXGAN_SHARED_DIR") or ROOT.parent / "shared"
-    return Path(shared) / "data" / "mnist"
-
-
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    d = _data_dir()
-    if not any((d / n).is_file() or (d / f"{n}.gz").is_file() for n in FILES):
-        pytest.skip(f"MNIST IDX files not found in {d} (set $JAXGAN_DATA_DIR)")
-    return d
 
 
 @pytest.fixture(scope="module")

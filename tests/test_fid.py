@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,17 +10,10 @@ import pytest
 from jaxgan.eval import fid
 from jaxgan.eval.fid import feature_statistics, frechet_distance, frechet_distance_eigh
 
-SHARED = Path(
-    os.environ.get("JAXGAN_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
-)
-
 
 @pytest.fixture(scope="module")
-def cases():
-    path = SHARED / "fixtures" / "frechet_cases.npz"
-    if not path.is_file():
-        pytest.skip(f"{path} not found (set JAXGAN_SHARED_DIR to the shared directory)")
-    with np.load(path) as data:
+def cases(shared_fixture):
+    with np.load(shared_fixture("frechet_cases.npz")) as data:
         return {k: data[k] for k in data.files}
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import zlib
-from pathlib import Path
 
 import chex
 import jax
@@ -15,18 +13,6 @@ import pytest
 
 from jaxgan.eval import inception
 from jaxgan.eval.weights import seeded_state_dict
-
-SHARED_DIR = Path(
-    os.environ.get("JAXGAN_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
-)
-FIXTURES = SHARED_DIR / "fixtures"
-
-
-def _fixture_path(name: str) -> Path:
-    path = FIXTURES / name
-    if not path.is_file():
-        pytest.skip(f"{path} not found (set JAXGAN_SHARED_DIR to the shared directory)")
-    return path
 
 
 def _readme_seeded_state_dict(shapes: dict[str, list[int]]) -> dict[str, np.ndarray]:
@@ -54,8 +40,8 @@ def _readme_seeded_state_dict(shapes: dict[str, list[int]]) -> dict[str, np.ndar
 
 
 @pytest.fixture(scope="module")
-def shape_table() -> dict[str, list[int]]:
-    return json.loads(_fixture_path("inception_state_dict_shapes.json").read_text())
+def shape_table(shared_fixture) -> dict[str, list[int]]:
+    return json.loads(shared_fixture("inception_state_dict_shapes.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +55,8 @@ def params(state_dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def parity():
-    with np.load(_fixture_path("inception_parity.npz")) as data:
+def parity(shared_fixture):
+    with np.load(shared_fixture("inception_parity.npz")) as data:
         return dict(data)
 
 

@@ -27,18 +27,6 @@ LABELS = "t10k-labels-idx1-ubyte"
 IMAGES = "t10k-images-idx3-ubyte"
 
 
-def _shared_dir() -> Path:
-    if os.environ.get("JAXGAN_DATA_DIR"):
-        return Path(os.environ["JAXGAN_DATA_DIR"]).expanduser()
-    return Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
-
-
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    d = _shared_dir()
-    if not any((d / n).is_file() or (d / f"{n}.gz").is_file() for n in FILES):
-        pytest.skip(f"MNIST IDX files not found in {d} (set $JAXGAN_DATA_DIR)")
-    return d
 
 
 def _raw(data_dir: Path, name: str) -> bytes:

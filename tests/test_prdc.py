@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
 from jaxgan.eval.prdc import knn_sq_radii, manifold_metrics, prdc
 
-SHARED = Path(
-    os.environ.get("JAXGAN_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
-)
 BLOCK_SIZES = (1, 7, 256, 257, 600, 4096)
 METRICS = ("precision", "recall", "density", "coverage")
 
 
 @pytest.fixture(scope="module")
-def cases():
-    path = SHARED / "fixtures" / "prdc_cases.npz"
-    if not path.is_file():
-        pytest.skip(f"{path} not found (set JAXGAN_SHARED_DIR to the shared directory)")
-    with np.load(path) as data:
+def cases(shared_fixture):
+    with np.load(shared_fixture("prdc_cases.npz")) as data:
         return {k: data[k] for k in data.files}
 
 

@@ -7,7 +7,6 @@ import functools
 import hashlib
 import http.server
 import io
-import os
 import pickle
 import shutil
 import socket
@@ -25,11 +24,6 @@ import pytest
 from jaxgan.eval import inception, weights
 from jaxgan.eval.inception import InceptionStateDictError
 from jaxgan.eval.torch_legacy import MAGIC_NUMBER, PROTOCOL_VERSION, TorchFileError, load_state_dict
-
-SHARED_DIR = Path(
-    os.environ.get("JAXGAN_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
-)
-
 
 # --- a writer of torch.save's formats, independent of the reader under test ------------------
 
@@ -242,11 +236,10 @@ def test_loads_converts_and_caches(tmp_path, legacy_file, legacy_sha, params, mo
     )
 
 
-def test_loaded_weights_give_the_reference_features(tmp_path, legacy_file, legacy_sha):
-    parity = SHARED_DIR / "fixtures" / "inception_parity.npz"
-    if not parity.is_file():
-        pytest.skip(f"{parity} not found (set JAXGAN_SHARED_DIR)")
-    with np.load(parity) as data:
+def test_loaded_weights_give_the_reference_features(
+    tmp_path, legacy_file, legacy_sha, shared_fixture
+):
+    with np.load(shared_fixture("inception_parity.npz")) as data:
         digits, want = data["digits_u8"][:1], data["digits_pool3"][:1]
     loaded = weights.load_inception_params(legacy_file, tmp_path, sha256_prefix=legacy_sha[:8])
     got = inception.pool3_features(loaded, digits, batch_size=1)

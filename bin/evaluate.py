@@ -54,7 +54,7 @@ def main(argv):
             cache_dir=FLAGS.cache_dir,
             block_size=FLAGS.block_size,
         )
-    except (EvaluationError, MnistError, ClassifierWeightsError) as e:
+    except (EvaluationError, MnistError, ClassifierWeightsError, FileNotFoundError) as e:
         sys.exit(f"error: {e}")
     except ValueError as e:
         # Bad weight files given with --inception_weights (wrong hash, unreadable, wrong keys).

@@ -38,9 +38,14 @@ def variant_from_argv(argv: list[str]):
     listing the valid names when the variant is unknown."""
     name = "vanilla"
     for i, arg in enumerate(argv):
-        if arg.startswith("--variant="):
-            name = arg.split("=", 1)[1]
-        elif arg == "--variant" and i + 1 < len(argv):
+        if arg == "--":
+            break
+        flag, eq, value = arg.lstrip("-").partition("=")
+        if not arg.startswith("-") or flag != "variant":
+            continue
+        if eq:
+            name = value
+        elif i + 1 < len(argv):
             name = argv[i + 1]
     try:
         return name, load_variant_config(name)

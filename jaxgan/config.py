@@ -66,6 +66,39 @@ def load_variant_config(name: str, configs_dir: Path = CONFIGS_DIR) -> ml_collec
     return module.get_config()
 
 
+# field -> (check, what it must be): the numeric fields a run cannot start without
+_VALID = {
+    "latent_dim": (lambda v: v >= 1, "an integer >= 1"),
+    "batch_size": (lambda v: v >= 1, "an integer >= 1"),
+    "epochs": (lambda v: v >= 0, "an integer >= 0"),
+    "num_steps": (lambda v: v >= 0, "an integer >= 0 (0: use --epochs)"),
+    "n_critic": (lambda v: v >= 1, "an integer >= 1"),
+    "lr_g": (lambda v: v > 0, "> 0"),
+    "lr_d": (lambda v: v > 0, "> 0"),
+    "b1": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "b2": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "gp_weight": (lambda v: v >= 0, ">= 0"),
+    "steps_per_call": (lambda v: v >= 1, "an integer >= 1"),
+    "checkpoint_every": (lambda v: v >= 1, "an integer >= 1"),
+    "keep_checkpoints": (lambda v: v >= 1, "an integer >= 1"),
+    "log_every": (lambda v: v >= 1, "an integer >= 1"),
+    "grid_samples": (lambda v: v >= 1, "an integer >= 1"),
+}
+
+
+def validate(config) -> None:
+    """Raises ValueError naming every field whose value no run can use, and what it must be."""
+    bad = [
+        f"{name}={config[name]!r} (must be {what})"
+        for name, (ok, what) in _VALID.items()
+        if name in config and not ok(config[name])
+    ]
+    if "epochs" in config and not config.num_steps and not config.epochs:
+        bad.append("epochs=0 with num_steps=0 (one of them must be > 0)")
+    if bad:
+        raise ValueError("invalid config: " + "; ".join(bad))
+
+
 def to_json(config) -> str:
     return json.dumps(config.to_dict(), indent=2, sort_keys=True)
 

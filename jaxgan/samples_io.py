@@ -18,11 +18,22 @@ def write_samples(
     pixel_map: str = "half",
     progress: bool = True,
 ) -> None:
-    """PNGs `0.png …` (28×28 RGB, three equal channels) + `grid.png`, and/or `samples.npz`.
+    """PNGs `0.png …` (28×28 RGB, three equal channels) and a `PIXEL_MAP` note, and/or
+    `samples.npz`, plus a grid of the first 100 beside the folder (`<out>_grid.png`).
 
     The npz holds `images` (uint8 N×28×28) and `pixel_map`, so a file set says how it was made.
+    PNGs overwrite those of the same names; a folder holding numbered PNGs past N is refused, since
+    a folder reader (pytorch-fid, bin/evaluate.py) would mix them with the new ones.
     """
     out = Path(out)
+    if fmt in ("png", "both") and out.is_dir():
+        stale = [p for p in out.glob("*.png") if p.stem.isdigit() and int(p.stem) >= len(images_u8)]
+        if stale:
+            raise ValueError(
+                f"{out} already holds {len(stale)} numbered PNGs beyond the {len(images_u8)} to "
+                "write (e.g. " + min(stale, key=lambda p: int(p.stem)).name + "); pass another "
+                "--out or remove them"
+            )
     out.mkdir(parents=True, exist_ok=True)
     if fmt in ("png", "both"):
         for i, img in enumerate(tqdm(images_u8, desc="png", disable=not progress)):

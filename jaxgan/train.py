@@ -15,7 +15,7 @@ from jax.sharding import PartitionSpec as P
 from tqdm import tqdm
 
 from jaxgan import checkpoint, variants, viz
-from jaxgan.config import from_json, mismatches, to_json
+from jaxgan.config import from_json, mismatches, to_json, validate
 from jaxgan.data.mnist import load_mnist
 from jaxgan.state import TrainState
 from jaxgan.step import make_multi_step, make_step
@@ -70,10 +70,26 @@ def total_steps(config, num_images: int) -> int:
     return int(config.num_steps) or int(config.epochs) * steps_per_epoch(config, num_images)
 
 
+def has_checkpoint(workdir: Path) -> bool:
+    """Whether `workdir/checkpoints` holds a saved step (Orbax names them by step number)."""
+    ckpt = workdir / "checkpoints"
+    return ckpt.is_dir() and any(p.name.isdigit() for p in ckpt.iterdir())
+
+
+def trim_metrics(path: Path, last_step: int) -> None:
+    """Drops the rows of `metrics.jsonl` past `last_step`: steps a resumed run will redo."""
+    if not path.is_file():
+        return
+    rows = [r for r in path.read_text().splitlines() if r.strip()]
+    kept = [r for r in rows if json.loads(r).get("step", 0) <= last_step]
+    if len(kept) != len(rows):
+        path.write_text("".join(r + "\n" for r in kept))
+
+
 def check_workdir_config(config, workdir: Path) -> None:
     """Refuses to resume a workdir whose saved config differs in a model-defining field."""
     saved_path = workdir / "config.json"
-    if not saved_path.is_file() or not (workdir / "checkpoints").is_dir():
+    if not saved_path.is_file() or not has_checkpoint(workdir):
         return
     saved = json.loads(saved_path.read_text())
     diff = mismatches(saved, config.to_dict())
@@ -137,12 +153,15 @@ def _grid(trainer: Trainer, state, key, n: int, path: Path) -> None:
 def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> TrainState:
     """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the last state."""
     workdir = Path(workdir)
-    variants.build(config)  # fail early on an unknown variant
+    validate(config)
+    variants.build(config)  # fail early on an unknown variant or loss
     check_workdir_config(config, workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.json").write_text(to_json(config))
 
     images, _ = load_mnist(config.data_dir or None, "train")
+    if config.batch_size > len(images):
+        raise ValueError(f"--batch_size={config.batch_size} exceeds the {len(images)} images")
     trainer = Trainer(config, make_mesh(), len(images))
     data = trainer.put_data(images)
     mngr = checkpoint.manager(workdir, config.keep_checkpoints)
@@ -157,6 +176,10 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     metrics_file = open(workdir / "metrics.jsonl", "a")
     if restored is not None and progress:
         print(f"resuming {workdir} at step {start} of {total}", file=sys.stderr)
+        if start >= total:
+            print(f"{workdir} is already at step {start}: nothing to train (raise --num_steps "
+                  "or --epochs to continue)", file=sys.stderr)
+    trim_metrics(workdir / "metrics.jsonl", start)
     bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
     last_saved = mngr.latest_step()
     try:

@@ -62,6 +62,10 @@ _SAN_LOSSES = {
 
 
 def _san(config):
+    if config.san_loss not in _SAN_LOSSES:
+        raise ValueError(
+            f"unknown san_loss {config.san_loss!r}; valid: {', '.join(sorted(_SAN_LOSSES))}"
+        )
     d_loss, g_loss = _SAN_LOSSES[config.san_loss]
     return Components(
         priors.gaussian(config.latent_dim),

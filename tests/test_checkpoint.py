@@ -8,6 +8,7 @@ keeps the last good checkpoint.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import chex
@@ -20,8 +21,6 @@ from jaxgan.train import ConfigMismatch, NonFiniteLoss, Trainer, make_mesh, trai
 from jaxgan.variants import UnknownVariant
 
 N = 20
-
-
 
 
 def _config(data_dir, num_steps, **overrides):
@@ -143,3 +142,56 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(data_dir, tmp_path)
     finally:
         mngr.close()
     assert [row["step"] for row in _metrics(tmp_path)] == [1]
+
+
+@pytest.mark.parametrize(
+    "field,value,expected",
+    [
+        ("batch_size", 0, "batch_size=0 (must be an integer >= 1)"),
+        ("n_critic", 0, "n_critic=0 (must be an integer >= 1)"),
+        ("steps_per_call", 0, "steps_per_call=0 (must be an integer >= 1)"),
+        ("log_every", 0, "log_every=0 (must be an integer >= 1)"),
+        ("lr_d", -1.0, "lr_d=-1.0 (must be > 0)"),
+        ("b2", 1.0, "b2=1.0 (must be in [0, 1))"),
+    ],
+)
+def test_unusable_values_are_refused_before_anything_is_written(
+    tmp_path, data_dir, field, value, expected
+):
+    with pytest.raises(ValueError) as info:
+        train_and_evaluate(_config(data_dir, 1, **{field: value}), tmp_path / "run", False)
+    assert expected in str(info.value)
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_san_loss_lists_the_valid_ones(tmp_path, data_dir):
+    config = _config(data_dir, 1, variant="san", san_loss="lsgan")
+    with pytest.raises(ValueError, match="'lsgan'; valid: bce, hinge"):
+        train_and_evaluate(config, tmp_path / "run", False)
+
+
+def test_batch_larger_than_the_data_is_refused(tmp_path, data_dir):
+    with pytest.raises(ValueError, match="batch_size=70000 exceeds the 60000 images"):
+        train_and_evaluate(_config(data_dir, 1, batch_size=70000), tmp_path, False)
+
+
+def test_a_run_stopped_before_its_first_checkpoint_leaves_the_workdir_usable(tmp_path, data_dir):
+    """config.json and an empty checkpoints/ from an interrupted first run do not lock the workdir
+    to their config, and their metrics rows are dropped."""
+    (tmp_path / "config.json").write_text(json.dumps(_config(data_dir, N, lr_d=1e-3).to_dict()))
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"step": 5, "d_loss": 123.0}) + "\n")
+    train_and_evaluate(_config(data_dir, 10), tmp_path, False)
+    rows = _metrics(tmp_path)
+    assert [row["step"] for row in rows] == [5, 10] and rows[0]["d_loss"] != 123.0
+
+
+def test_resume_from_an_earlier_checkpoint_redoes_the_logged_steps_once(runs, data_dir, tmp_path):
+    """A run killed after logging steps past its last checkpoint: resuming drops those rows and
+    logs the same values again, once."""
+    straight_dir = runs[0]
+    shutil.copytree(straight_dir, tmp_path / "run")
+    workdir = tmp_path / "run"
+    shutil.rmtree(workdir / "checkpoints" / str(2 * N))  # the last save is lost; N + 10 remains
+    train_and_evaluate(_config(data_dir, 2 * N), workdir, False)
+    assert _metrics(workdir) == _metrics(straight_dir)

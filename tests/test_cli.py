@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from jaxgan.samples_io import write_samples
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -57,3 +59,20 @@ def test_clear_errors(tmp_path):
     assert r.returncode == 1 and "--data_dir" in r.stderr and "Traceback" not in r.stderr
     r = run("sample.py", f"--workdir={tmp_path / 'missing'}")
     assert r.returncode == 1 and "config.json" in r.stderr and "Traceback" not in r.stderr
+    r = run("train.py", "-variant=san", "--batch_size=0", "--config.san_loss=bce",
+            f"--workdir={tmp_path / 'w0'}")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert "batch_size=0 (must be an integer >= 1)" in r.stderr
+    r = run("train.py", "--variant=san", "--config.san_loss=lsgan", f"--workdir={tmp_path / 'w1'}")
+    assert r.returncode == 1 and "'lsgan'; valid: bce, hinge" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_samples_refuse_a_folder_with_more_numbered_pngs(tmp_path):
+    images = np.zeros((3, 28, 28), np.uint8)
+    write_samples(images, tmp_path / "s", progress=False)
+    write_samples(images + 1, tmp_path / "s", progress=False)  # same names: overwritten
+    assert np.asarray(Image.open(tmp_path / "s" / "2.png"))[0, 0, 0] == 1
+    with pytest.raises(ValueError, match="already holds 1 numbered PNGs beyond the 2.*2.png"):
+        write_samples(images[:2], tmp_path / "s", progress=False)
+    write_samples(images[:2], tmp_path / "s", fmt="npz", progress=False)  # no PNGs: allowed

@@ -7,6 +7,7 @@ the state, so the host never feeds data. `make_multi_step` scans `k` steps per d
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,15 +24,25 @@ def to_pixels(images_u8):
     return images_u8.astype(jnp.float32) / 127.5 - 1.0
 
 
+class Optimizers(NamedTuple):
+    g: optax.GradientTransformation
+    d: optax.GradientTransformation
+    prior: optax.GradientTransformation
+
+
 def make_step(
     components: Components,
-    tx_g: optax.GradientTransformation,
-    tx_d: optax.GradientTransformation,
+    opt: Optimizers,
     batch_size: int,
     n_critic: int,
     mesh: Mesh,
 ) -> Callable:
-    """Returns `step(state, data, key) -> (state, metrics)` (pure; data is (N, 784) uint8)."""
+    """Returns `step(state, data, key) -> (state, metrics)` (pure; data is (N, 784) uint8).
+
+    The D update sees fakes as constants; the G update differentiates G's loss with respect to
+    G's parameters and the prior's (z is drawn inside it), so a trainable prior learns through
+    the reparameterised sample and a fixed prior (empty params) costs nothing.
+    """
     prior, gen, disc = components.prior, components.generator, components.discriminator
     batch_sharding = NamedSharding(mesh, P("data"))
 
@@ -51,14 +62,14 @@ def make_step(
         idx = jax.lax.dynamic_slice_in_dim(perm, pos * batch_size, batch_size)
         return perm, shard(to_pixels(jnp.take(data, idx, axis=0)))
 
-    def latents(state, key):
-        z, _ = prior.sample(state.prior_params, key, batch_size)
+    def latents(prior_params, key):
+        z, _ = prior.sample(prior_params, key, batch_size)
         return shard(z)
 
     def d_update(state, data, index, key):
         k_z, k_reg = jax.random.split(key)
         perm, real = real_batch(state, data, index)
-        fake = jax.lax.stop_gradient(gen.apply(state.g_params, latents(state, k_z)))
+        fake = jax.lax.stop_gradient(gen.apply(state.g_params, latents(state.prior_params, k_z)))
 
         def loss_fn(d_params):
             out = disc.apply(d_params, jnp.concatenate([real, fake]))
@@ -74,7 +85,7 @@ def make_step(
         (loss, (real_logit, fake_logit)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.d_params
         )
-        updates, d_opt_state = tx_d.update(grads, state.d_opt_state, state.d_params)
+        updates, d_opt_state = opt.d.update(grads, state.d_opt_state, state.d_params)
         state = state.replace(
             d_params=optax.apply_updates(state.d_params, updates),
             d_opt_state=d_opt_state,
@@ -84,22 +95,29 @@ def make_step(
             "d_loss": loss,
             "real_logit": real_logit,
             "fake_logit": fake_logit,
-            "d_grad_norm": optax.global_norm(grads),
+            "d_grad_norm": optax.tree.norm(grads),
         }
         return state, metrics
 
     def g_update(state, key):
-        z = latents(state, key)
+        def loss_fn(g_params, prior_params):
+            fake = gen.apply(g_params, latents(prior_params, key))
+            return components.g_loss(disc.apply(state.d_params, fake))
 
-        def loss_fn(g_params):
-            return components.g_loss(disc.apply(state.d_params, gen.apply(g_params, z)))
-
-        loss, grads = jax.value_and_grad(loss_fn)(state.g_params)
-        updates, g_opt_state = tx_g.update(grads, state.g_opt_state, state.g_params)
-        state = state.replace(
-            g_params=optax.apply_updates(state.g_params, updates), g_opt_state=g_opt_state
+        loss, (g_grads, prior_grads) = jax.value_and_grad(loss_fn, argnums=(0, 1))(
+            state.g_params, state.prior_params
         )
-        return state, {"g_loss": loss, "g_grad_norm": optax.global_norm(grads)}
+        g_updates, g_opt_state = opt.g.update(g_grads, state.g_opt_state, state.g_params)
+        prior_updates, prior_opt_state = opt.prior.update(
+            prior_grads, state.prior_opt_state, state.prior_params
+        )
+        state = state.replace(
+            g_params=optax.apply_updates(state.g_params, g_updates),
+            g_opt_state=g_opt_state,
+            prior_params=optax.apply_updates(state.prior_params, prior_updates),
+            prior_opt_state=prior_opt_state,
+        )
+        return state, {"g_loss": loss, "g_grad_norm": optax.tree.norm(g_grads)}
 
     def step(state: TrainState, data, key):
         d_keys = jax.random.split(key, n_critic + 1)

@@ -18,7 +18,7 @@ from jaxgan import checkpoint, variants, viz
 from jaxgan.config import from_json, mismatches, to_json, validate
 from jaxgan.data.mnist import load_mnist
 from jaxgan.state import TrainState
-from jaxgan.step import make_multi_step, make_step
+from jaxgan.step import Optimizers, make_multi_step, make_step
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -36,25 +36,30 @@ def make_mesh(devices=None) -> Mesh:
     return Mesh(np.asarray(devices or jax.devices()), ("data",))
 
 
-def optimizers(config):
-    tx_g = optax.adam(config.lr_g, b1=config.b1, b2=config.b2, eps=1e-8)
-    tx_d = optax.adam(config.lr_d, b1=config.b1, b2=config.b2, eps=1e-8)
-    return tx_g, tx_d
+def optimizers(config) -> Optimizers:
+    """Adam for G, D and the prior's parameters (the prior with G's learning rate and betas)."""
+
+    def adam(lr):
+        return optax.adam(lr, b1=config.b1, b2=config.b2, eps=1e-8)
+
+    return Optimizers(g=adam(config.lr_g), d=adam(config.lr_d), prior=adam(config.lr_g))
 
 
-def create_state(config, components, tx_g, tx_d, num_images: int) -> TrainState:
-    """A fresh state from `config.seed`: both nets, their Adam states, prior params, keys."""
+def create_state(config, components, opt: Optimizers, num_images: int) -> TrainState:
+    """A fresh state from `config.seed`: both nets, the prior's params, their Adam states, keys."""
     root = jax.random.PRNGKey(config.seed)
     k_g, k_d, k_prior, k_step, k_data = jax.random.split(root, 5)
     g_params = components.generator.init(k_g, jnp.zeros((1, components.prior.latent_dim)))
     d_params = components.discriminator.init(k_d, jnp.zeros((1, 784)))
+    prior_params = components.prior.init(k_prior)
     return TrainState(
         step=jnp.zeros((), jnp.int32),
         g_params=g_params,
         d_params=d_params,
-        prior_params=components.prior.init(k_prior),
-        g_opt_state=tx_g.init(g_params),
-        d_opt_state=tx_d.init(d_params),
+        prior_params=prior_params,
+        g_opt_state=opt.g.init(g_params),
+        d_opt_state=opt.d.init(d_params),
+        prior_opt_state=opt.prior.init(prior_params),
         key=k_step,
         data_key=k_data,
         perm=jnp.zeros((num_images,), jnp.int32),
@@ -114,16 +119,14 @@ class Trainer:
                 f"--batch_size={config.batch_size} must be a multiple of the {n_dev} devices"
             )
         self.components = variants.build(config)
-        self.tx_g, self.tx_d = optimizers(config)
-        self.step = make_step(
-            self.components, self.tx_g, self.tx_d, config.batch_size, config.n_critic, mesh
-        )
+        self.opt = optimizers(config)
+        self.step = make_step(self.components, self.opt, config.batch_size, config.n_critic, mesh)
         self.replicated = NamedSharding(mesh, P())
         self.num_images = num_images
         self._compiled = {}
 
     def init_state(self) -> TrainState:
-        state = create_state(self.config, self.components, self.tx_g, self.tx_d, self.num_images)
+        state = create_state(self.config, self.components, self.opt, self.num_images)
         return jax.device_put(state, self.replicated)
 
     def put_data(self, images_u8: np.ndarray):

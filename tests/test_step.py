@@ -18,7 +18,7 @@ import pytest
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from jaxgan import variants
+from jaxgan import priors, variants
 from jaxgan.config import load_variant_config
 from jaxgan.step import make_multi_step, make_step, to_pixels
 from jaxgan.train import Trainer, create_state, make_mesh, optimizers
@@ -52,15 +52,15 @@ def test_to_pixels():
 def test_step_traces_once_and_is_finite():
     config = _config("wgan_gp")
     comp = variants.build(config)
-    tx_g, tx_d = optimizers(config)
+    opt = optimizers(config)
     mesh = make_mesh(jax.devices()[:1])
-    step = make_step(comp, tx_g, tx_d, BATCH, config.n_critic, mesh)
+    step = make_step(comp, opt, BATCH, config.n_critic, mesh)
     chex.clear_trace_counter()
     multi = jax.jit(chex.assert_max_traces(make_multi_step(step, 2), n=1),
                     out_shardings=NamedSharding(mesh, P()))
     # placed as Trainer places them: replicated over the mesh, like the step's outputs
     state, data = jax.device_put(
-        (create_state(config, comp, tx_g, tx_d, N), _images().reshape(N, -1)),
+        (create_state(config, comp, opt, N), _images().reshape(N, -1)),
         NamedSharding(mesh, P()),
     )
     for call in range(3):
@@ -96,8 +96,7 @@ def test_same_seed_is_bit_identical_and_seeds_differ():
     data = trainer.put_data(_images())
 
     def train(seed):
-        state = create_state(_config(seed=seed), trainer.components, trainer.tx_g, trainer.tx_d,
-                             N)
+        state = create_state(_config(seed=seed), trainer.components, trainer.opt, N)
         state, metrics = trainer.run(jax.device_put(state, trainer.replicated), data, 3)
         return jax.device_get((state, metrics))
 
@@ -153,16 +152,16 @@ def test_an_epoch_visits_every_image_once(n_critic):
     config = _config("vanilla", n_critic=n_critic)
     seen = []
     comp = variants.build(config)._replace(discriminator=_Probe(seen.append))
-    tx_g, tx_d = optimizers(config)
+    opt = optimizers(config)
     mesh = make_mesh(jax.devices()[:1])
-    step = make_step(comp, tx_g, tx_d, BATCH, n_critic, mesh)
+    step = make_step(comp, opt, BATCH, n_critic, mesh)
     replicated = NamedSharding(mesh, P())
     one_step = jax.jit(make_multi_step(step, 1), out_shardings=replicated)
     ids = np.arange(N)
     images = np.zeros((N, 28, 28), np.uint8)
     images[:, 0, 0], images[:, 0, 1] = ids // 256, ids % 256
     state, data = jax.device_put(
-        (create_state(config, comp, tx_g, tx_d, N), images.reshape(N, -1)), replicated
+        (create_state(config, comp, opt, N), images.reshape(N, -1)), replicated
     )
     epochs = 3
     perms = []
@@ -187,3 +186,48 @@ def test_an_epoch_visits_every_image_once(n_critic):
     for e in range(1, epochs):
         assert not np.array_equal(orders[e], orders[e - 1])
     assert sorted(perms[-1]) == list(range(N))
+
+
+def _learned_gaussian(latent_dim: int) -> priors.Prior:
+    """z = mean + exp(log_std) · ε with trainable mean and log_std, both starting at 0."""
+
+    def init(key):
+        del key
+        return {"mean": jnp.zeros(latent_dim), "log_std": jnp.zeros(latent_dim)}
+
+    def sample(params, key, n):
+        eps = jax.random.normal(key, (n, latent_dim))
+        return params["mean"] + jnp.exp(params["log_std"]) * eps, {}
+
+    return priors.Prior(init, sample, latent_dim)
+
+
+def test_a_trainable_prior_drops_in_and_learns_with_g():
+    """A prior with parameters needs no change to the step: G's loss trains it with its own Adam
+    state. Starting at mean 0 and std 1 it draws the fixed prior's z bit for bit, so the first
+    step's nets equal the fixed prior's; the prior's parameters move and later steps differ."""
+    config = _config("vanilla")
+    mesh = make_mesh(jax.devices()[:1])
+    replicated = NamedSharding(mesh, P())
+    data = jax.device_put(_images().reshape(N, -1), replicated)
+    opt = optimizers(config)
+
+    def train(comp, steps):
+        run = jax.jit(make_multi_step(make_step(comp, opt, BATCH, 1, mesh), steps),
+                      out_shardings=replicated)
+        state = jax.device_put(create_state(config, comp, opt, N), replicated)
+        return jax.device_get(run(state, data)[0])
+
+    fixed = variants.build(config)
+    learned = fixed._replace(prior=_learned_gaussian(config.latent_dim))
+    one_fixed, one_learned = train(fixed, 1), train(learned, 1)
+    assert one_fixed.prior_params == {}
+    chex.assert_trees_all_equal((one_fixed.g_params, one_fixed.d_params),
+                                (one_learned.g_params, one_learned.d_params))
+    for leaf in jax.tree.leaves(one_learned.prior_params):
+        assert np.all(np.isfinite(leaf)) and np.any(leaf != 0)
+    assert int(one_learned.prior_opt_state[0].count) == 1
+    three_fixed, three_learned = train(fixed, 3), train(learned, 3)
+    assert int(three_learned.prior_opt_state[0].count) == 3
+    assert not np.array_equal(three_fixed.g_params["params"]["TorchDense_0"]["kernel"],
+                              three_learned.g_params["params"]["TorchDense_0"]["kernel"])

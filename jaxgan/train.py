@@ -66,13 +66,16 @@ def create_state(config, components, opt: Optimizers, num_images: int) -> TrainS
     )
 
 
-def steps_per_epoch(config, num_images: int) -> int:
-    """G steps per epoch: full batches only (the last partial batch is dropped), / n_critic."""
-    return max((num_images // config.batch_size) // config.n_critic, 1)
+def epoch_of(config, num_images: int, step: int) -> int:
+    """Data epochs completed after `step` G steps (`n_critic` full batches each; the last partial
+    batch of an epoch is dropped)."""
+    return step * config.n_critic // (num_images // config.batch_size)
 
 
 def total_steps(config, num_images: int) -> int:
-    return int(config.num_steps) or int(config.epochs) * steps_per_epoch(config, num_images)
+    """`num_steps`, else the G steps that complete `epochs` data epochs (rounded up)."""
+    batches = int(config.epochs) * (num_images // config.batch_size)
+    return int(config.num_steps) or -(-batches // config.n_critic)
 
 
 def has_checkpoint(workdir: Path) -> bool:
@@ -174,7 +177,6 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
         state = jax.device_put(restored, trainer.replicated)
 
     start, total = int(state.step), total_steps(config, len(images))
-    per_epoch = steps_per_epoch(config, len(images))
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)
     metrics_file = open(workdir / "metrics.jsonl", "a")
     if restored is not None and progress:
@@ -213,8 +215,8 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
             bar.set_postfix(
                 d_loss=f"{metrics['d_loss'][-1]:.3f}", g_loss=f"{metrics['g_loss'][-1]:.3f}"
             )
-            if step1 // per_epoch > step0 // per_epoch or step1 == total:
-                epoch = step1 // per_epoch
+            epoch = epoch_of(config, len(images), step1)
+            if epoch > epoch_of(config, len(images), step0) or step1 == total:
                 _grid(
                     trainer,
                     state,

@@ -17,7 +17,15 @@ import pytest
 
 from jaxgan import checkpoint
 from jaxgan.config import load_variant_config
-from jaxgan.train import ConfigMismatch, NonFiniteLoss, Trainer, make_mesh, train_and_evaluate
+from jaxgan.train import (
+    ConfigMismatch,
+    NonFiniteLoss,
+    Trainer,
+    epoch_of,
+    make_mesh,
+    total_steps,
+    train_and_evaluate,
+)
 from jaxgan.variants import UnknownVariant
 
 N = 20
@@ -195,3 +203,15 @@ def test_resume_from_an_earlier_checkpoint_redoes_the_logged_steps_once(runs, da
     shutil.rmtree(workdir / "checkpoints" / str(2 * N))  # the last save is lost; N + 10 remains
     train_and_evaluate(_config(data_dir, 2 * N), workdir, False)
     assert _metrics(workdir) == _metrics(straight_dir)
+
+
+@pytest.mark.parametrize("n_critic,total,boundaries", [(1, 2 * 937, [937, 1874]),
+                                                        (5, 375, [188, 375])])
+def test_epochs_count_data_passes_whatever_n_critic(n_critic, total, boundaries):
+    """937 full batches of 64 per epoch; with n_critic D steps per G step, `--epochs=2` runs the
+    G steps that complete 2 data passes, and epoch grids fall at the first G step past each."""
+    config = _config("", 0, n_critic=n_critic, epochs=2)
+    assert total_steps(config, 60000) == total
+    ends = [s for s in range(1, total + 1)
+            if epoch_of(config, 60000, s) > epoch_of(config, 60000, s - 1)]
+    assert ends == boundaries

@@ -1,5 +1,5 @@
 """WGAN-GP with the course teams' recipe: G lr 1e-3, D lr 3e-4, betas (0.5, 0.9), λ = 10,
-one critic step per G step, batch 64, 150 epochs.
+one critic step per G step, batch 64, 150 epochs, then 25 more at half the learning rates.
 
 python bin/train.py --variant=wgan_gp
 """
@@ -14,5 +14,6 @@ def get_config():
     c.b1, c.b2 = 0.5, 0.9
     c.gp_weight = 10.0
     c.n_critic = 1
-    c.epochs = 150
+    c.epochs = 175
+    c.lr_halve_epoch = 150
     return c

@@ -35,6 +35,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.seed = 0
     c.lr_g = 2e-4
     c.lr_d = 2e-4
+    c.lr_halve_epoch = 0  # E > 0: every learning rate halves after E data epochs
     c.b1 = 0.9
     c.b2 = 0.999
     c.n_critic = 1
@@ -78,6 +79,7 @@ _VALID = {
     "b1": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "b2": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "gp_weight": (lambda v: v >= 0, ">= 0"),
+    "lr_halve_epoch": (lambda v: v >= 0, "an integer >= 0 (0: constant rates)"),
     "steps_per_call": (lambda v: v >= 1, "an integer >= 1"),
     "checkpoint_every": (lambda v: v >= 1, "an integer >= 1"),
     "keep_checkpoints": (lambda v: v >= 1, "an integer >= 1"),

@@ -36,13 +36,24 @@ def make_mesh(devices=None) -> Mesh:
     return Mesh(np.asarray(devices or jax.devices()), ("data",))
 
 
-def optimizers(config) -> Optimizers:
-    """Adam for G, D and the prior's parameters (the prior with G's learning rate and betas)."""
+def optimizers(config, num_images: int) -> Optimizers:
+    """Adam for G, D and the prior's parameters (the prior with G's learning rate and betas).
 
-    def adam(lr):
+    With `lr_halve_epoch` = E > 0 every rate halves once the first E data epochs are done (the
+    teams' WGAN-GP recipe): D's from its update on epoch E + 1's first batch, G's and the prior's
+    from the first G step after the one that completes epoch E.
+    """
+
+    def adam(lr, halve_at_update):
+        if halve_at_update:
+            lr = optax.piecewise_constant_schedule(lr, {halve_at_update: 0.5})
         return optax.adam(lr, b1=config.b1, b2=config.b2, eps=1e-8)
 
-    return Optimizers(g=adam(config.lr_g), d=adam(config.lr_d), prior=adam(config.lr_g))
+    d_halve = config.lr_halve_epoch * (num_images // config.batch_size)
+    g_halve = -(-d_halve // config.n_critic)
+    return Optimizers(
+        g=adam(config.lr_g, g_halve), d=adam(config.lr_d, d_halve), prior=adam(config.lr_g, g_halve)
+    )
 
 
 def create_state(config, components, opt: Optimizers, num_images: int) -> TrainState:
@@ -122,7 +133,7 @@ class Trainer:
                 f"--batch_size={config.batch_size} must be a multiple of the {n_dev} devices"
             )
         self.components = variants.build(config)
-        self.opt = optimizers(config)
+        self.opt = optimizers(config, num_images)
         self.step = make_step(self.components, self.opt, config.batch_size, config.n_critic, mesh)
         self.replicated = NamedSharding(mesh, P())
         self.num_images = num_images

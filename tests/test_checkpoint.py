@@ -13,6 +13,8 @@ from pathlib import Path
 
 import chex
 import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from jaxgan import checkpoint
@@ -23,6 +25,7 @@ from jaxgan.train import (
     Trainer,
     epoch_of,
     make_mesh,
+    optimizers,
     total_steps,
     train_and_evaluate,
 )
@@ -215,3 +218,24 @@ def test_epochs_count_data_passes_whatever_n_critic(n_critic, total, boundaries)
     ends = [s for s in range(1, total + 1)
             if epoch_of(config, 60000, s) > epoch_of(config, 60000, s - 1)]
     assert ends == boundaries
+
+
+@pytest.mark.parametrize("n_critic,g_boundary,d_boundary", [(1, 937, 937), (2, 469, 937)])
+def test_learning_rates_halve_after_lr_halve_epoch(n_critic, g_boundary, d_boundary):
+    """Adam's first steps on a constant gradient move each weight by the learning rate; after the
+    boundary (counted in each optimiser's own updates) by half of it."""
+    config = _config("", 0, n_critic=n_critic, lr_g=1e-3, lr_d=3e-4, lr_halve_epoch=1)
+    opt = optimizers(config, 60000)
+    for tx, lr, boundary in ((opt.g, 1e-3, g_boundary), (opt.d, 3e-4, d_boundary),
+                             (opt.prior, 1e-3, g_boundary)):
+        params, grads = jnp.zeros(3), jnp.ones(3)
+        state = tx.init(params)
+        update = jax.jit(tx.update)
+        sizes = []
+        for _ in range(boundary + 2):
+            step, state = update(grads, state, params)
+            sizes.append(float(jnp.abs(step[0])))
+        np.testing.assert_allclose(sizes[boundary - 1], lr, rtol=1e-4)
+        np.testing.assert_allclose(sizes[boundary:], lr / 2, rtol=1e-4)
+    assert load_variant_config("wgan_gp").lr_halve_epoch == 150
+    assert load_variant_config("vanilla").lr_halve_epoch == 0

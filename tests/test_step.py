@@ -52,7 +52,7 @@ def test_to_pixels():
 def test_step_traces_once_and_is_finite():
     config = _config("wgan_gp")
     comp = variants.build(config)
-    opt = optimizers(config)
+    opt = optimizers(config, N)
     mesh = make_mesh(jax.devices()[:1])
     step = make_step(comp, opt, BATCH, config.n_critic, mesh)
     chex.clear_trace_counter()
@@ -152,7 +152,7 @@ def test_an_epoch_visits_every_image_once(n_critic):
     config = _config("vanilla", n_critic=n_critic)
     seen = []
     comp = variants.build(config)._replace(discriminator=_Probe(seen.append))
-    opt = optimizers(config)
+    opt = optimizers(config, N)
     mesh = make_mesh(jax.devices()[:1])
     step = make_step(comp, opt, BATCH, n_critic, mesh)
     replicated = NamedSharding(mesh, P())
@@ -210,7 +210,7 @@ def test_a_trainable_prior_drops_in_and_learns_with_g():
     mesh = make_mesh(jax.devices()[:1])
     replicated = NamedSharding(mesh, P())
     data = jax.device_put(_images().reshape(N, -1), replicated)
-    opt = optimizers(config)
+    opt = optimizers(config, N)
 
     def train(comp, steps):
         run = jax.jit(make_multi_step(make_step(comp, opt, BATCH, 1, mesh), steps),

@@ -245,8 +245,9 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
         bar.close()
         metrics_file.close()
         mngr.close()
-    if (workdir / "metrics.jsonl").stat().st_size:
-        viz.plot_losses(workdir / "metrics.jsonl", workdir / "losses.png")
+        # also when the run stops early (non-finite loss, Ctrl-C): the curves show why
+        if (workdir / "metrics.jsonl").stat().st_size:
+            viz.plot_losses(workdir / "metrics.jsonl", workdir / "losses.png")
     return state
 
 

@@ -153,6 +153,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(data_dir, tmp_path)
     finally:
         mngr.close()
     assert [row["step"] for row in _metrics(tmp_path)] == [1]
+    assert (tmp_path / "losses.png").is_file()
 
 
 @pytest.mark.parametrize(

@@ -28,12 +28,19 @@ flags.DEFINE_integer(
     "Steps per timed window (rounded to whole jaxgan calls); 0: sized from the warm-up rate to "
     "last about --window_seconds.",
 )
-flags.DEFINE_float("window_seconds", 3.0, "Target window length when --steps_per_window=0.")
-flags.DEFINE_float("warmup_seconds", 1.0, "Warm-up per implementation, after compilation.")
-flags.DEFINE_integer(
-    "steps_per_call", 0, "jaxgan steps per Trainer.run dispatch; 0: the config's (50)."
+flags.DEFINE_float(
+    "window_seconds", 3.0, "Target window length when --steps_per_window=0.", lower_bound=0.0
 )
-flags.DEFINE_integer("matmul_size", 2048, "Side of the square float32 matmul timed as the peak.")
+flags.DEFINE_float(
+    "warmup_seconds", 1.0, "Warm-up per implementation, after compilation.", lower_bound=0.0
+)
+flags.DEFINE_integer(
+    "steps_per_call", 0, "jaxgan steps per Trainer.run dispatch; 0: the config's (50).",
+    lower_bound=0,
+)
+flags.DEFINE_integer(
+    "matmul_size", 2048, "Side of the square float32 matmul timed as the peak.", lower_bound=1
+)
 flags.DEFINE_bool(
     "shape_ceiling", True,
     "Also time each matmul shape of the jaxgan step alone (a ceiling for that step's shapes).",

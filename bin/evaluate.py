@@ -31,7 +31,9 @@ flags.DEFINE_bool("download_inception", True, "Download the Inception weights wh
 flags.DEFINE_string("data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR).")
 flags.DEFINE_string("cache_dir", None, "Cache directory (default $JAXGAN_CACHE, ~/.cache/jaxgan).")
 flags.DEFINE_integer("seed", 0, "Sampling seed for --workdir.")
-flags.DEFINE_integer("block_size", 2048, "Rows per block of the k-NN distance computations.")
+flags.DEFINE_integer(
+    "block_size", 2048, "Rows per block of the k-NN distance computations.", lower_bound=1
+)
 flags.DEFINE_string("json", None, "Also write the report as JSON to this path.")
 
 

@@ -22,10 +22,14 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR or ~/.cache).")
 flags.DEFINE_string("out", str(classifier.WEIGHTS_PATH), "Where to write the weights (.npz).")
 flags.DEFINE_integer("seed", 0, "Seed for initialisation, data order, shifts and dropout.")
-flags.DEFINE_integer("epochs", 4, "Epochs over the 60k training digits.")
-flags.DEFINE_integer("batch_size", 128, "Batch size.")
-flags.DEFINE_float("learning_rate", 1e-3, "Peak Adam learning rate (cosine decay to 0).")
-flags.DEFINE_integer("max_shift", 2, "Random translation augmentation, in pixels.")
+flags.DEFINE_integer("epochs", 4, "Epochs over the 60k training digits.", lower_bound=1)
+flags.DEFINE_integer("batch_size", 128, "Batch size.", lower_bound=1)
+flags.DEFINE_float(
+    "learning_rate", 1e-3, "Peak Adam learning rate (cosine decay to 0).", lower_bound=0.0
+)
+flags.DEFINE_integer(
+    "max_shift", 2, "Random translation augmentation, in pixels.", lower_bound=0
+)
 
 
 def main(argv):

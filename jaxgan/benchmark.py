@@ -475,18 +475,12 @@ def run_benchmark(
     batch_sizes: Sequence[int] = (64, 256, 1024),
     *,
     windows: int = 7,
-    steps_per_window: int = 0,
-    window_seconds: float = 3.0,
-    warmup_seconds: float = 1.0,
-    steps_per_call: int = 0,
     with_torch: bool = True,
-    matmul_size: int = 2048,
-    matmul_seconds: float = 0.5,
-    shape_ceiling: bool = True,
-    shape_seconds: float = 0.05,
     log: Callable = print,
+    **options,
 ) -> list[dict]:
-    """The benchmark over `batch_sizes`; one row (dict) per batch size."""
+    """The benchmark over `batch_sizes`; one row (dict) per batch size. `options` are the other
+    keyword arguments of `benchmark_batch` (window lengths, warm-up, matmul size, ...)."""
     if windows < 1:
         raise ValueError("windows must be at least 1")
     if with_torch and not torch_available():
@@ -496,16 +490,10 @@ def run_benchmark(
     for b in batch_sizes:
         if b > len(images_u8):
             raise ValueError(f"batch size {b} exceeds the {len(images_u8)} images")
-    rows = []
-    for b in batch_sizes:
-        rows.append(benchmark_batch(
-            images_u8, b, windows=windows, steps_per_window=steps_per_window,
-            window_seconds=window_seconds, warmup_seconds=warmup_seconds,
-            steps_per_call=steps_per_call, with_torch=with_torch, matmul_size=matmul_size,
-            matmul_seconds=matmul_seconds, shape_ceiling=shape_ceiling,
-            shape_seconds=shape_seconds, log=log,
-        ))
-    return rows
+    return [
+        benchmark_batch(images_u8, b, windows=windows, with_torch=with_torch, log=log, **options)
+        for b in batch_sizes
+    ]
 
 
 # ---------------------------------------------------------------- report

@@ -9,7 +9,8 @@ from absl import flags, logging
 
 from jaxgan.config import load_variant_config
 
-EXPECTED_ERRORS = (ValueError, FileNotFoundError, FloatingPointError, KeyError, TypeError)
+# OSError: a --workdir or --out that is a file, a folder without write permission, a full disk
+EXPECTED_ERRORS = (ValueError, OSError, FloatingPointError, KeyError, TypeError)
 
 
 def fail(main):

@@ -63,6 +63,9 @@ def test_clear_errors(tmp_path):
             f"--workdir={tmp_path / 'w0'}")
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert "batch_size=0 (must be an integer >= 1)" in r.stderr
+    (tmp_path / "a_file").write_text("")
+    r = run("train.py", f"--workdir={tmp_path / 'a_file'}", "--num_steps=1")
+    assert r.returncode == 1 and "File exists" in r.stderr and "Traceback" not in r.stderr
     r = run("train.py", "--variant=san", "--config.san_loss=lsgan", f"--workdir={tmp_path / 'w1'}")
     assert r.returncode == 1 and "'lsgan'; valid: bce, hinge" in r.stderr
     assert "Traceback" not in r.stderr

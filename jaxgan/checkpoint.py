@@ -1,29 +1,147 @@
-"""Orbax checkpoints of the whole train state in `<workdir>/checkpoints`: save, restore latest."""
+"""Orbax checkpoints of the whole train state in `<workdir>/checkpoints`, verified on restore.
+
+Each saved step also gets `checksums.json`: the size and SHA-256 of every file Orbax wrote for it.
+Restoring tries the steps newest first and takes the first whose files all match (checked before
+Orbax reads them, so a truncated or flipped file costs one line, not a traceback); a damaged step
+is reported in one line and skipped. A step without checksums (written by an older jaxgan, or by a
+run killed between the two writes) is restored unverified, with a note.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
 import orbax.checkpoint as ocp
 
+CHECKSUMS = "checksums.json"
 
-def manager(workdir: str | Path, keep: int = 3) -> ocp.CheckpointManager:
+
+class CheckpointError(ValueError):
+    """No saved step of a workdir can be restored intact."""
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def manager(workdir: str | Path, keep: int = 3, create: bool = True) -> ocp.CheckpointManager:
+    """The manager of `<workdir>/checkpoints`; `create=False` for readers, which make no folder."""
     directory = Path(workdir).resolve() / "checkpoints"
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
-    return ocp.CheckpointManager(directory, options=options)
+    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=create)
+    return ocp.CheckpointManager(
+        directory, options=options, item_handlers=ocp.StandardCheckpointHandler()
+    )
+
+
+def file_digests(step_dir: Path) -> dict[str, list]:
+    """Relative path -> [size, sha256] of every file of a saved step but its checksums."""
+    out = {}
+    for path in sorted(p for p in step_dir.rglob("*") if p.is_file() and p.name != CHECKSUMS):
+        digest = hashlib.sha256()
+        with open(path, "rb") as file:
+            while chunk := file.read(1 << 20):
+                digest.update(chunk)
+        out[path.relative_to(step_dir).as_posix()] = [path.stat().st_size, digest.hexdigest()]
+    return out
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temp = path.with_name(path.name + ".part")
+    with open(temp, "w") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temp, path)
 
 
 def save(mngr: ocp.CheckpointManager, state) -> None:
-    """Saves `state` at its step (atomically; waits so a crash right after cannot lose it)."""
-    mngr.save(int(jax.device_get(state.step)), args=ocp.args.StandardSave(state), force=True)
+    """Saves `state` at its step with its checksums, and waits: a crash right after loses
+    nothing."""
+    step = int(jax.device_get(state.step))
+    mngr.save(step, args=ocp.args.StandardSave(state), force=True)
     mngr.wait_until_finished()
+    step_dir = Path(mngr.directory) / str(step)
+    _write_atomic(step_dir / CHECKSUMS, json.dumps(file_digests(step_dir), indent=0))
 
 
-def restore_latest(mngr: ocp.CheckpointManager, target):
-    """The latest saved state shaped (and sharded) like `target`, or None when there is none."""
-    step = mngr.latest_step()
-    if step is None:
+def _problem(step_dir: Path) -> str | None:
+    """Why a saved step's files do not match its checksums (None: they do, or it has none)."""
+    path = step_dir / CHECKSUMS
+    if not path.is_file():
+        return None
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return f"unreadable {CHECKSUMS} ({e})"
+    got = file_digests(step_dir)
+    bad = sorted(k for k in saved.keys() | got.keys() if saved.get(k) != got.get(k))
+    if bad:
+        what = "missing" if bad[0] not in got else "changed" if bad[0] in saved else "unexpected"
+        return f"{len(bad)} of its files differ from their checksums, e.g. {bad[0]} ({what})"
+    return None
+
+
+def _one_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    return f"{type(error).__name__}: {text[:200]}"
+
+
+def restore_latest(
+    mngr: ocp.CheckpointManager, target, warn: Callable[[str], None] = _warn
+) -> tuple[object, int] | None:
+    """(state, step) of the newest intact step, shaped (and sharded) like `target`; None when
+    nothing was saved. Damaged steps are skipped with one `warn` line each; CheckpointError when
+    none is intact."""
+    steps = sorted(mngr.all_steps(), reverse=True)
+    if not steps:
         return None
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
-    return mngr.restore(step, args=ocp.args.StandardRestore(abstract))
+    directory = Path(mngr.directory)
+    damaged = []
+    for step in steps:
+        problem = _problem(directory / str(step))
+        if problem is None:
+            try:
+                restored = mngr.restore(step, args=ocp.args.StandardRestore(abstract))
+            # Orbax and TensorStore raise many types for unreadable files: all mean "unusable".
+            except Exception as e:  # noqa: BLE001
+                problem = f"unreadable ({_one_line(e)})"
+            else:
+                if not (directory / str(step) / CHECKSUMS).is_file():
+                    warn(f"checkpoint {step} in {directory} has no {CHECKSUMS}; not verified")
+                elif damaged:
+                    warn(f"using checkpoint {step}, the newest intact one")
+                return restored, step
+        damaged.append(step)
+        warn(f"checkpoint {step} in {directory} is damaged: {problem}")
+    raise CheckpointError(
+        f"no intact checkpoint in {directory} (damaged: {', '.join(map(str, damaged))}); "
+        "delete the folder to start again"
+    )
+
+
+def saved_shape(mngr: ocp.CheckpointManager, step: int, field: str) -> tuple[int, ...]:
+    """The shape of the state's array `field` at a saved step, read from its metadata alone."""
+    metadata = mngr.item_metadata(step)
+    return tuple(getattr(metadata, "tree", metadata)[field].shape)
+
+
+def set_aside_after(mngr: ocp.CheckpointManager, step: int, where: Path) -> None:
+    """Moves the saved steps after `step` (the damaged ones a resume skipped) to `where/<step>`,
+    so the resumed run can save those steps again; says so in one line each."""
+    directory = Path(mngr.directory)
+    for later in sorted(s for s in mngr.all_steps() if s > step):
+        where.mkdir(parents=True, exist_ok=True)
+        target = where / str(later)
+        if target.exists():
+            target = where / f"{later}.{os.getpid()}"
+        os.replace(directory / str(later), target)
+        _warn(f"moved damaged checkpoint {later} to {target}")
+    mngr.reload()

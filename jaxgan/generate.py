@@ -8,21 +8,24 @@ import jax
 import numpy as np
 
 from jaxgan import checkpoint, viz
-from jaxgan.train import Trainer, load_config, make_mesh
+from jaxgan.train import Trainer, has_checkpoint, load_config, make_mesh
 
 
 def load_run(workdir: str | Path):
-    """(trainer, state) of the latest checkpoint in `workdir`, built from its `config.json`."""
+    """(trainer, state) of the newest intact checkpoint in `workdir`, built from its
+    `config.json`; the training set's size is read from the checkpoint (the data order's length)."""
     workdir = Path(workdir)
     config = load_config(workdir)
-    trainer = Trainer(config, make_mesh(), num_images=60000)
-    mngr = checkpoint.manager(workdir, config.keep_checkpoints)
+    if not has_checkpoint(workdir):
+        raise FileNotFoundError(f"{workdir / 'checkpoints'}: no checkpoint to sample from")
+    mngr = checkpoint.manager(workdir, config.keep_checkpoints, create=False)
     try:
-        state = checkpoint.restore_latest(mngr, trainer.init_state())
+        step = mngr.latest_step()
+        (num_images,) = checkpoint.saved_shape(mngr, step, "perm")
+        trainer = Trainer(config, make_mesh(), num_images=num_images)
+        state, _ = checkpoint.restore_latest(mngr, trainer.init_state())
     finally:
         mngr.close()
-    if state is None:
-        raise FileNotFoundError(f"{workdir / 'checkpoints'}: no checkpoint to sample from")
     return trainer, state
 
 

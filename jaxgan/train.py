@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -185,7 +186,8 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     state = trainer.init_state()
     restored = checkpoint.restore_latest(mngr, state)
     if restored is not None:
-        state = jax.device_put(restored, trainer.replicated)
+        state = jax.device_put(restored[0], trainer.replicated)
+        checkpoint.set_aside_after(mngr, restored[1], workdir / "damaged_checkpoints")
 
     start, total = int(state.step), total_steps(config, len(images))
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)
@@ -239,6 +241,9 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
                 step1 // config.checkpoint_every > step0 // config.checkpoint_every
                 or step1 == total
             ):
+                # the log is complete up to every checkpoint, even after a kill -9
+                metrics_file.flush()
+                os.fsync(metrics_file.fileno())
                 checkpoint.save(mngr, state)
                 last_saved = step1
     finally:

@@ -1,9 +1,9 @@
-"""Where the tests find MNIST and the reference fixtures of `../shared`.
+"""Where the tests find MNIST and the reference fixtures.
 
-MNIST: `$JAXGAN_DATA_DIR`, else `<shared>/data/mnist`; fixtures: `<shared>/fixtures`, with
-`<shared>` = `$JAXGAN_SHARED_DIR`, else the `shared` folder beside the repository. A missing file
-fails the tests that need it (with the variable to set) rather than skipping them: a skipped parity
-test would pass for nothing.
+* `small_mnist`: `tests/data/mnist`, the first 2,000 train and 1,000 test images (always there);
+* `full_mnist`: the whole of MNIST from `$JAXGAN_DATA_DIR`. Unset: the tests that need it skip,
+  saying so. Set but missing files: they fail, so CI (which sets it) cannot pass for nothing;
+* `shared_fixture(name)`: `tests/fixtures/name`, the reference values of pytorch-fid and prdc.
 """
 
 from __future__ import annotations
@@ -13,39 +13,46 @@ from pathlib import Path
 
 import pytest
 
-from jaxgan.data.mnist import FILES
+from jaxgan.data.mnist import DATA_DIR_ENV, FILES
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("JAXGAN_SHARED_DIR") or ROOT.parent / "shared").expanduser()
+TESTS = Path(__file__).resolve().parent
+SMALL_MNIST = TESTS / "data" / "mnist"
+FIXTURES = TESTS / "fixtures"
 
 
-def mnist_dir() -> Path:
-    if os.environ.get("JAXGAN_DATA_DIR"):
-        return Path(os.environ["JAXGAN_DATA_DIR"]).expanduser()
-    return shared_dir() / "data" / "mnist"
+def _missing(directory: Path) -> list[str]:
+    return [n for n in FILES if not any((directory / f).is_file() for f in (n, f"{n}.gz"))]
 
 
 @pytest.fixture(scope="session")
-def data_dir() -> Path:
-    """The MNIST IDX directory; fails when its four files are not there."""
-    d = mnist_dir()
-    missing = [n for n in FILES if not ((d / n).is_file() or (d / f"{n}.gz").is_file())]
+def small_mnist() -> Path:
+    """The committed MNIST subset (see tests/data/README.md)."""
+    missing = _missing(SMALL_MNIST)
     if missing:
-        pytest.fail(f"MNIST files {missing} not found in {d}; set $JAXGAN_DATA_DIR")
-    return d
+        pytest.fail(f"{SMALL_MNIST} lacks {missing}: the committed subset is damaged")
+    return SMALL_MNIST
+
+
+@pytest.fixture(scope="session")
+def full_mnist() -> Path:
+    """The full MNIST IDX directory of `$JAXGAN_DATA_DIR`; skips when the variable is unset."""
+    if not os.environ.get(DATA_DIR_ENV):
+        pytest.skip(f"needs the full MNIST: set ${DATA_DIR_ENV} to its four IDX files")
+    directory = Path(os.environ[DATA_DIR_ENV]).expanduser()
+    missing = _missing(directory)
+    if missing:
+        pytest.fail(f"${DATA_DIR_ENV}={directory} lacks the MNIST files {missing}")
+    return directory
 
 
 @pytest.fixture(scope="session")
 def shared_fixture():
-    """`shared_fixture(name)` -> the path of `<shared>/fixtures/name`; fails when it is missing."""
+    """`shared_fixture(name)` -> the path of `tests/fixtures/name`; fails when it is missing."""
 
     def path(name: str) -> Path:
-        p = shared_dir() / "fixtures" / name
+        p = FIXTURES / name
         if not p.is_file():
-            pytest.fail(f"{p} not found; set $JAXGAN_SHARED_DIR to the shared directory")
+            pytest.fail(f"{p} not found: the committed fixtures are incomplete")
         return p
 
     return path

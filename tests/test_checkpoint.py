@@ -51,22 +51,23 @@ def _metrics(workdir: Path) -> list[dict]:
     return [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
 
 
-def _restore(workdir: Path, like):
-    mngr = checkpoint.manager(workdir)
+def _restore(workdir: Path, like, warn=print):
+    mngr = checkpoint.manager(workdir, create=False)
     try:
-        return mngr.latest_step(), jax.device_get(checkpoint.restore_latest(mngr, like))
+        state, step = checkpoint.restore_latest(mngr, like, warn)
+        return step, jax.device_get(state)
     finally:
         mngr.close()
 
 
 @pytest.fixture(scope="module")
-def runs(data_dir, tmp_path_factory):
+def runs(small_mnist, tmp_path_factory):
     """(straight workdir, its final state, resumed workdir, its states after N and 2N steps)."""
     straight_dir = tmp_path_factory.mktemp("straight")
-    straight = jax.device_get(train_and_evaluate(_config(data_dir, 2 * N), straight_dir, False))
+    straight = jax.device_get(train_and_evaluate(_config(small_mnist, 2 * N), straight_dir, False))
     resumed_dir = tmp_path_factory.mktemp("resumed")
-    half = jax.device_get(train_and_evaluate(_config(data_dir, N), resumed_dir, False))
-    resumed = jax.device_get(train_and_evaluate(_config(data_dir, 2 * N), resumed_dir, False))
+    half = jax.device_get(train_and_evaluate(_config(small_mnist, N), resumed_dir, False))
+    resumed = jax.device_get(train_and_evaluate(_config(small_mnist, 2 * N), resumed_dir, False))
     return straight_dir, straight, resumed_dir, half, resumed
 
 
@@ -98,6 +99,7 @@ def test_checkpoint_round_trip(runs, tmp_path):
     like = trainer.init_state()
     mngr = checkpoint.manager(tmp_path, keep=2)
     assert checkpoint.restore_latest(mngr, like) is None
+    assert (tmp_path / "checkpoints").is_dir()
     checkpoint.save(mngr, state)
     mngr.close()
     step, restored = _restore(tmp_path, like)
@@ -106,10 +108,10 @@ def test_checkpoint_round_trip(runs, tmp_path):
 
 
 @pytest.mark.parametrize("field,value", [("latent_dim", 64), ("lr_d", 1e-3), ("variant", "hinge")])
-def test_other_config_in_workdir_is_refused(runs, data_dir, field, value):
+def test_other_config_in_workdir_is_refused(runs, small_mnist, field, value):
     straight_dir = runs[0]
     before = (straight_dir / "config.json").read_text()
-    config = _config(data_dir, 2 * N, **{field: value})
+    config = _config(small_mnist, 2 * N, **{field: value})
     saved = json.loads(before)[field]
     with pytest.raises(ConfigMismatch) as info:
         train_and_evaluate(config, straight_dir, False)
@@ -120,16 +122,16 @@ def test_other_config_in_workdir_is_refused(runs, data_dir, field, value):
     assert (straight_dir / "config.json").read_text() == before  # nothing overwritten
 
 
-def test_run_fields_may_change_on_resume(runs, data_dir):
+def test_run_fields_may_change_on_resume(runs, small_mnist):
     """num_steps, log_every, ... steer the run: a workdir at its end just returns its state."""
     straight_dir, straight = runs[0], runs[1]
-    config = _config(data_dir, 2 * N, log_every=7, keep_checkpoints=5, steps_per_call=3)
+    config = _config(small_mnist, 2 * N, log_every=7, keep_checkpoints=5, steps_per_call=3)
     state = jax.device_get(train_and_evaluate(config, straight_dir, False))
     chex.assert_trees_all_equal(state, straight)
 
 
-def test_unknown_variant_lists_the_valid_ones(tmp_path, data_dir):
-    config = _config(data_dir, 1, variant="no_such_gan")
+def test_unknown_variant_lists_the_valid_ones(tmp_path, small_mnist):
+    config = _config(small_mnist, 1, variant="no_such_gan")
     with pytest.raises(UnknownVariant, match="'no_such_gan'.*valid: hinge, san, vanilla, wgan_gp"):
         train_and_evaluate(config, tmp_path / "run", False)
     assert not (tmp_path / "run").exists()
@@ -137,10 +139,10 @@ def test_unknown_variant_lists_the_valid_ones(tmp_path, data_dir):
         load_variant_config("no_such_gan")
 
 
-def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(data_dir, tmp_path):
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(small_mnist, tmp_path):
     """G lr 1e30: step 1's losses are finite (they precede the update); from step 2 G's output is
     NaN. With a checkpoint after every step, the run stops at step 2 and keeps step 1's."""
-    config = _config(data_dir, 6, lr_g=1e30, steps_per_call=1, checkpoint_every=1, log_every=1)
+    config = _config(small_mnist, 6, lr_g=1e30, steps_per_call=1, checkpoint_every=1, log_every=1)
     with pytest.raises(NonFiniteLoss) as info:
         train_and_evaluate(config, tmp_path, False)
     message = str(info.value)
@@ -168,44 +170,46 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(data_dir, tmp_path)
     ],
 )
 def test_unusable_values_are_refused_before_anything_is_written(
-    tmp_path, data_dir, field, value, expected
+    tmp_path, small_mnist, field, value, expected
 ):
     with pytest.raises(ValueError) as info:
-        train_and_evaluate(_config(data_dir, 1, **{field: value}), tmp_path / "run", False)
+        train_and_evaluate(_config(small_mnist, 1, **{field: value}), tmp_path / "run", False)
     assert expected in str(info.value)
     assert not (tmp_path / "run").exists()
 
 
-def test_unknown_san_loss_lists_the_valid_ones(tmp_path, data_dir):
-    config = _config(data_dir, 1, variant="san", san_loss="lsgan")
+def test_unknown_san_loss_lists_the_valid_ones(tmp_path, small_mnist):
+    config = _config(small_mnist, 1, variant="san", san_loss="lsgan")
     with pytest.raises(ValueError, match="'lsgan'; valid: bce, hinge"):
         train_and_evaluate(config, tmp_path / "run", False)
 
 
-def test_batch_larger_than_the_data_is_refused(tmp_path, data_dir):
-    with pytest.raises(ValueError, match="batch_size=70000 exceeds the 60000 images"):
-        train_and_evaluate(_config(data_dir, 1, batch_size=70000), tmp_path, False)
+def test_batch_larger_than_the_data_is_refused(tmp_path, small_mnist):
+    with pytest.raises(ValueError, match="batch_size=70000 exceeds the 2000 images"):
+        train_and_evaluate(_config(small_mnist, 1, batch_size=70000), tmp_path, False)
 
 
-def test_a_run_stopped_before_its_first_checkpoint_leaves_the_workdir_usable(tmp_path, data_dir):
+def test_a_run_stopped_before_its_first_checkpoint_leaves_the_workdir_usable(tmp_path, small_mnist):
     """config.json and an empty checkpoints/ from an interrupted first run do not lock the workdir
     to their config, and their metrics rows are dropped."""
-    (tmp_path / "config.json").write_text(json.dumps(_config(data_dir, N, lr_d=1e-3).to_dict()))
+    (tmp_path / "config.json").write_text(json.dumps(_config(small_mnist, N, lr_d=1e-3).to_dict()))
     (tmp_path / "checkpoints").mkdir()
     (tmp_path / "metrics.jsonl").write_text(json.dumps({"step": 5, "d_loss": 123.0}) + "\n")
-    train_and_evaluate(_config(data_dir, 10), tmp_path, False)
+    train_and_evaluate(_config(small_mnist, 10), tmp_path, False)
     rows = _metrics(tmp_path)
     assert [row["step"] for row in rows] == [5, 10] and rows[0]["d_loss"] != 123.0
 
 
-def test_resume_from_an_earlier_checkpoint_redoes_the_logged_steps_once(runs, data_dir, tmp_path):
+def test_resume_from_an_earlier_checkpoint_redoes_the_logged_steps_once(
+    runs, small_mnist, tmp_path
+):
     """A run killed after logging steps past its last checkpoint: resuming drops those rows and
     logs the same values again, once."""
     straight_dir = runs[0]
     shutil.copytree(straight_dir, tmp_path / "run")
     workdir = tmp_path / "run"
     shutil.rmtree(workdir / "checkpoints" / str(2 * N))  # the last save is lost; N + 10 remains
-    train_and_evaluate(_config(data_dir, 2 * N), workdir, False)
+    train_and_evaluate(_config(small_mnist, 2 * N), workdir, False)
     assert _metrics(workdir) == _metrics(straight_dir)
 
 
@@ -240,3 +244,64 @@ def test_learning_rates_halve_after_lr_halve_epoch(n_critic, g_boundary, d_bound
         np.testing.assert_allclose(sizes[boundary:], lr / 2, rtol=1e-4)
     assert load_variant_config("wgan_gp").lr_halve_epoch == 150
     assert load_variant_config("vanilla").lr_halve_epoch == 0
+
+
+# --- damaged checkpoints, and the log up to each checkpoint -----------------------------------
+
+
+def _damage(step_dir: Path, how: str) -> None:
+    """Flips 16 bytes mid-file in, or truncates, each of the two largest files of a step."""
+    files = sorted((p for p in step_dir.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    for path in files[-2:]:
+        data = bytearray(path.read_bytes())
+        if how == "flip":
+            mid = len(data) // 2
+            data[mid : mid + 16] = bytes(b ^ 0xFF for b in data[mid : mid + 16])
+        else:
+            data = data[: len(data) // 3]
+        path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def three_checkpoints(small_mnist, tmp_path):
+    """A workdir of the straight run's config stopped at 3N/2, with checkpoints N/2, N, 3N/2."""
+    workdir = tmp_path / "run"
+    config = _config(small_mnist, 3 * N // 2, checkpoint_every=N // 2)
+    train_and_evaluate(config, workdir, False)
+    return workdir
+
+
+@pytest.mark.parametrize("how", ["flip", "truncate"])
+def test_a_damaged_checkpoint_is_skipped_with_one_line(
+    three_checkpoints, runs, small_mnist, how, capsys
+):
+    workdir = three_checkpoints
+    _damage(workdir / "checkpoints" / str(3 * N // 2), how)
+    like = jax.device_get(runs[1])
+    lines = []
+    step, _ = _restore(workdir, like, lines.append)
+    assert step == N
+    assert len(lines) == 2 and "checkpoint 30" in lines[0] and "damaged" in lines[0]
+    assert "using checkpoint 20" in lines[1]
+    assert "Traceback" not in capsys.readouterr().err
+    # Resuming goes on from step N, sets the damaged step aside, and ends on the straight run.
+    state = jax.device_get(train_and_evaluate(_config(small_mnist, 2 * N), workdir, False))
+    chex.assert_trees_all_equal(state, runs[1])
+    assert (workdir / "damaged_checkpoints" / str(3 * N // 2)).is_dir()
+    assert _metrics(workdir) == _metrics(runs[0])
+
+
+def test_no_intact_checkpoint_is_one_error(three_checkpoints, runs):
+    for step in (N // 2, N, 3 * N // 2):
+        _damage(three_checkpoints / "checkpoints" / str(step), "flip")
+    with pytest.raises(checkpoint.CheckpointError, match="no intact checkpoint"):
+        _restore(three_checkpoints, jax.device_get(runs[1]), lambda line: None)
+
+
+def test_checkpoints_without_checksums_restore_unverified(three_checkpoints, runs):
+    (three_checkpoints / "checkpoints" / str(3 * N // 2) / checkpoint.CHECKSUMS).unlink()
+    lines = []
+    step, _ = _restore(three_checkpoints, jax.device_get(runs[1]), lines.append)
+    assert step == 3 * N // 2 and lines == [
+        f"checkpoint 30 in {three_checkpoints / 'checkpoints'} has no checksums.json; not verified"
+    ]

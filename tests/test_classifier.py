@@ -15,8 +15,8 @@ from jaxgan.eval.classifier import ClassifierWeightsError
 
 
 @pytest.fixture(scope="module")
-def mnist_test(data_dir):
-    return load_mnist(data_dir, "test", download=False)
+def mnist_test(small_mnist):
+    return load_mnist(small_mnist, "test", download=False)
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,8 @@ def params():
     return classifier.load_params()
 
 
-def test_committed_weights_reach_99_percent(params, mnist_test):
-    images, labels = mnist_test
+def test_committed_weights_reach_99_percent(params, full_mnist):
+    images, labels = load_mnist(full_mnist, "test", download=False)
     assert classifier.accuracy(params, images, labels) >= 0.99
 
 

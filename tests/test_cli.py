@@ -22,9 +22,9 @@ def run(script, *args):
 
 
 @pytest.mark.parametrize("variant", ["vanilla", "wgan_gp", "hinge", "san"])
-def test_train_then_sample(tmp_path, variant, data_dir):
+def test_train_then_sample(tmp_path, variant, small_mnist):
     workdir = tmp_path / variant
-    r = run("train.py", f"--variant={variant}", f"--workdir={workdir}", f"--data_dir={data_dir}",
+    r = run("train.py", f"--variant={variant}", f"--workdir={workdir}", f"--data_dir={small_mnist}",
             "--num_steps=30", "--config.steps_per_call=10", "--config.log_every=5",
             "--latent_dim=32")
     assert r.returncode == 0, r.stderr[-2000:]

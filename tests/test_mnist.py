@@ -1,6 +1,8 @@
 """Tests of jaxgan.data.mnist on the real IDX files, damaged copies, and a local HTTP server.
 
 Downloads only ever go to a server on 127.0.0.1 started here; no external address is contacted.
+Most tests run on the committed subset, with its checksums standing in for the published ones
+(`data_dir`); those of the full files need `$JAXGAN_DATA_DIR` (`full_mnist`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,13 @@ from jaxgan.data.mnist import FILES, MnistError, fetch, load_mnist, resolve_data
 
 LABELS = "t10k-labels-idx1-ubyte"
 IMAGES = "t10k-images-idx3-ubyte"
+
+
+@pytest.fixture
+def data_dir(small_mnist, monkeypatch) -> Path:
+    """The committed subset, its sizes and MD5s taking the place of the published ones."""
+    monkeypatch.setattr(mnist, "FILES", mnist.subset_specs(small_mnist))
+    return small_mnist
 
 
 
@@ -63,8 +72,8 @@ def _snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
 
 
 @pytest.mark.parametrize("split, n", [("train", 60000), ("test", 10000)])
-def test_real_files(data_dir, split, n):
-    images, labels = load_mnist(data_dir, split=split, download=False)
+def test_real_files(full_mnist, split, n):
+    images, labels = load_mnist(full_mnist, split=split, download=False)
     assert images.shape == (n, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (n,) and labels.dtype == np.uint8
     assert labels.min() == 0 and labels.max() == 9
@@ -95,7 +104,7 @@ def test_resolve_data_dir(monkeypatch, tmp_path):
 
 def test_env_var_is_used(monkeypatch, data_dir):
     monkeypatch.setenv("JAXGAN_DATA_DIR", str(data_dir))
-    assert load_mnist(split="test", download=False)[0].shape == (10000, 28, 28)
+    assert load_mnist(split="test", download=False)[0].shape == (1000, 28, 28)
 
 
 def test_unknown_split(data_dir):
@@ -114,12 +123,12 @@ def _flip(data: bytes, at: int) -> bytes:
 
 def _damaged(data_dir: Path, kind: str) -> tuple[str, bytes, str]:
     """(file name, content, regex the error must match) for one kind of damage."""
-    size, md5, _ = FILES[LABELS]
+    size, md5, _ = mnist.FILES[LABELS]
     raw = _raw(data_dir, LABELS)
     gz = gzip.compress(raw)
     return {
-        "truncated": (LABELS, raw[:5000], rf"5000 bytes uncompressed, expected {size} bytes"),
-        "flipped": (LABELS, _flip(raw, 5000), rf"MD5 [0-9a-f]{{32}}, expected {md5}"),
+        "truncated": (LABELS, raw[:500], rf"500 bytes uncompressed, expected {size} bytes"),
+        "flipped": (LABELS, _flip(raw, 500), rf"MD5 [0-9a-f]{{32}}, expected {md5}"),
         "truncated-gz": (f"{LABELS}.gz", gz[: len(gz) // 2], rf"expected {size} bytes .*{md5}"),
         "flipped-gz": (f"{LABELS}.gz", _flip(gz, len(gz) // 2), rf"expected .*{md5}"),
         "too-long": (LABELS, raw + b"\0", rf"more than {size} bytes uncompressed"),
@@ -208,7 +217,7 @@ def test_fetch_downloads_and_checks(server, tmp_path):
     target = tmp_path / "cache"
     path = fetch(LABELS, target, mirrors=(server.url + "good/",))
     assert path == target / f"{LABELS}.gz"
-    assert hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest() == FILES[LABELS][1]
+    assert hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest() == mnist.FILES[LABELS][1]
     assert sorted(p.name for p in target.iterdir()) == [f"{LABELS}.gz"]
     assert server.requests == [f"/good/{LABELS}.gz"]
 
@@ -236,7 +245,7 @@ def test_bad_download_rejected_and_nothing_left(server, tmp_path, bad):
     message = str(info.value)
     assert server.url in message and "--data_dir" in message
     if bad == "corrupt":
-        assert f"expected {FILES[LABELS][1]}" in message
+        assert f"expected {mnist.FILES[LABELS][1]}" in message
     assert list(target.iterdir()) == []
 
 
@@ -244,7 +253,7 @@ def test_falls_back_to_next_mirror(server, tmp_path):
     target = tmp_path / "cache"
     mirrors = (server.url + "empty/", server.url + "corrupt/", server.url + "good/")
     path = fetch(LABELS, target, mirrors=mirrors)
-    assert hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest() == FILES[LABELS][1]
+    assert hashlib.md5(gzip.decompress(path.read_bytes())).hexdigest() == mnist.FILES[LABELS][1]
     assert len(server.requests) == 3
     assert sorted(p.name for p in target.iterdir()) == [f"{LABELS}.gz"]
 
@@ -294,7 +303,7 @@ def test_oversized_download_refused(tmp_path, server):
     big = server.root / "big"
     big.mkdir()
     with open(big / f"{LABELS}.gz", "wb") as f:
-        f.write(os.urandom(FILES[LABELS][0] + (1 << 20) + 1))
+        f.write(os.urandom(mnist.FILES[LABELS][0] + (1 << 20) + 1))
     target = tmp_path / "cache"
     with pytest.raises(MnistError, match="too large"):
         fetch(LABELS, target, mirrors=(server.url + "big/",))
@@ -335,3 +344,45 @@ def test_tfds_conversion_with_a_fake_module(monkeypatch, tmp_path):
     fake.load = lambda name, **kw: (np.zeros((2, 3), np.float32), np.zeros(2))
     with pytest.raises(ValueError, match="not a uint8 image dataset"):
         load_tfds("iris")
+
+
+# ---------------------------------------------------------------------------------------------
+# Subsets described by subset.json
+# ---------------------------------------------------------------------------------------------
+
+
+def test_committed_subset_is_the_start_of_mnist(small_mnist, tmp_path):
+    images, labels = load_mnist(small_mnist, "train", download=False)
+    assert images.shape == (2000, 28, 28) and labels.shape == (2000,)
+    assert len(np.unique(labels)) == 10
+    assert load_mnist(small_mnist, "test", download=False)[0].shape == (1000, 28, 28)
+    # Remade from itself, the subset is byte-identical: gzip carries no timestamp.
+    mnist.write_subset(small_mnist, tmp_path, {"train": 2000, "test": 1000})
+    for path in small_mnist.iterdir():
+        if path.name != "README.md":
+            assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_subset_checksums_are_checked_and_nothing_is_downloaded(small_mnist, tmp_path):
+    mnist.write_subset(small_mnist, tmp_path, {"train": 100, "test": 50})
+    images, labels = load_mnist(tmp_path, "test")
+    np.testing.assert_array_equal(images, load_mnist(small_mnist, "test")[0][:50])
+    raw = bytearray(gzip.decompress((tmp_path / f"{IMAGES}.gz").read_bytes()))
+    raw[-1] ^= 0xFF
+    (tmp_path / f"{IMAGES}.gz").write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(MnistError, match="corrupt file"):
+        load_mnist(tmp_path, "test")
+    (tmp_path / f"{IMAGES}.gz").unlink()
+    with pytest.raises(MnistError, match="not found"):
+        load_mnist(tmp_path, "test", download=True)
+
+
+def test_unreadable_subset_manifest_is_one_error(small_mnist, tmp_path):
+    for name in FILES:
+        (tmp_path / f"{name}.gz").write_bytes((small_mnist / f"{name}.gz").read_bytes())
+    (tmp_path / mnist.SUBSET_MANIFEST).write_text("{not json")
+    with pytest.raises(MnistError, match="subset manifest"):
+        load_mnist(tmp_path, "test")
+    (tmp_path / mnist.SUBSET_MANIFEST).write_text('{"files": {}}')
+    with pytest.raises(MnistError, match="exactly the files"):
+        load_mnist(tmp_path, "test")

@@ -3,6 +3,10 @@
 The files may be gzipped (`*-ubyte.gz`) or not (`*-ubyte`); their checksums are those of the
 uncompressed bytes, as published. A missing file is fetched only when `download=True` and the
 machine is online; a truncated or corrupt file raises `MnistError`, and nothing is ever overwritten.
+
+A directory may instead hold a subset (the first N images of each split, as `write_subset` makes
+for the test suite): its `subset.json` gives each file's size, MD5 and shape, which are checked in
+place of the published ones; nothing is downloaded into such a directory.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import json
 import os
 import tempfile
 import urllib.request
@@ -25,6 +30,7 @@ MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 DOWNLOAD_TIMEOUT_S = 30
+SUBSET_MANIFEST = "subset.json"
 
 # name -> (uncompressed bytes, md5 of the uncompressed file, IDX dims)
 FILES = {
@@ -67,29 +73,33 @@ def _find(directory: Path, name: str) -> Path | None:
     return None
 
 
-def _expected(name: str) -> str:
-    size, md5, _ = FILES[name]
+def _expected(spec: tuple) -> str:
+    size, md5, _ = spec
     return f"expected {size} bytes uncompressed with MD5 {md5}"
 
 
-def _read_bytes(path: Path, name: str) -> bytes:
+def _read_bytes(path: Path, spec: tuple) -> bytes:
     """The uncompressed bytes, at most one more than expected (a gzip bomb cannot fill memory)."""
-    limit = FILES[name][0] + 1
+    limit = spec[0] + 1
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
             return f.read(limit)
     except _READ_ERRORS as e:
-        raise MnistError(f"{path}: cannot be read ({e}); {_expected(name)}. {_FIX}") from e
+        raise MnistError(f"{path}: cannot be read ({e}); {_expected(spec)}. {_FIX}") from e
 
 
-def _check(where: str | os.PathLike, raw: bytes, name: str, fix: str = _FIX) -> None:
-    """Raises `MnistError` naming `where` unless `raw` has the published size and MD5 of `name`."""
-    size, md5, _ = FILES[name]
+def _check(
+    where: str | os.PathLike, raw: bytes, name: str, fix: str = _FIX, spec: tuple | None = None
+) -> None:
+    """Raises `MnistError` naming `where` unless `raw` has the size and MD5 of `spec` (default:
+    the published ones of `name`)."""
+    spec = spec or FILES[name]
+    size, md5, _ = spec
     if len(raw) != size:
         got = f"more than {size}" if len(raw) > size else str(len(raw))
         raise MnistError(
-            f"{where}: {got} bytes uncompressed, {_expected(name)} (truncated or not {name}). {fix}"
+            f"{where}: {got} bytes uncompressed, {_expected(spec)} (truncated or not {name}). {fix}"
         )
     actual = hashlib.md5(raw).hexdigest()
     if actual != md5:
@@ -202,18 +212,39 @@ def fetch(name: str, directory: Path, mirrors: tuple[str, ...] | None = None) ->
     )
 
 
-def _load_file(directory: Path, name: str, download_missing: bool) -> np.ndarray:
+def subset_specs(directory: Path) -> dict[str, tuple] | None:
+    """name -> (bytes, md5, shape) from `directory/subset.json`, or None when there is none."""
+    manifest = Path(directory) / SUBSET_MANIFEST
+    if not manifest.is_file():
+        return None
+    try:
+        files = json.loads(manifest.read_text())["files"]
+        specs = {
+            name: (int(f["bytes"]), str(f["md5"]), tuple(map(int, f["shape"])))
+            for name, f in files.items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise MnistError(f"{manifest}: not a readable subset manifest ({e!r})") from e
+    if set(specs) != set(FILES):
+        raise MnistError(f"{manifest}: must describe exactly the files {', '.join(FILES)}")
+    return specs
+
+
+def _load_file(
+    directory: Path, name: str, download_missing: bool, subset: dict | None
+) -> np.ndarray:
     path = _find(directory, name)
     if path is None:
-        if not download_missing:
+        if not download_missing or subset is not None:
             raise MnistError(
                 f"{directory / name}[.gz]: not found. Pass --data_dir=DIR with the four MNIST IDX "
                 f"files (or set ${DATA_DIR_ENV})."
             )
         path = fetch(name, directory)
-    raw = _read_bytes(path, name)
-    _check(path, raw, name)
-    return _parse_idx(raw, FILES[name][2])
+    spec = subset[name] if subset is not None else FILES[name]
+    raw = _read_bytes(path, spec)
+    _check(path, raw, name, spec=spec)
+    return _parse_idx(raw, spec[2])
 
 
 def load_mnist(
@@ -223,8 +254,34 @@ def load_mnist(
     if split not in SPLITS:
         raise MnistError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
     directory = resolve_data_dir(data_dir)
+    subset = subset_specs(directory)
     images_name, labels_name = SPLITS[split]
     return (
-        _load_file(directory, images_name, download),
-        _load_file(directory, labels_name, download),
+        _load_file(directory, images_name, download, subset),
+        _load_file(directory, labels_name, download, subset),
     )
+
+
+def write_subset(data_dir: str | os.PathLike | None, out: str | os.PathLike, sizes: dict) -> Path:
+    """Writes the first `sizes[split]` images and labels of each split as gzipped IDX files in
+    `out`, with the `subset.json` that `load_mnist` checks them against. Byte-identical output
+    for the same input (gzip without a timestamp)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {}
+    for split, (images_name, labels_name) in SPLITS.items():
+        images, labels = load_mnist(data_dir, split, download=False)
+        n = int(sizes[split])
+        for name, array, magic in ((images_name, images[:n], 3), (labels_name, labels[:n], 1)):
+            header = bytes([0, 0, 8, magic]) + b"".join(
+                d.to_bytes(4, "big") for d in array.shape
+            )
+            raw = header + np.ascontiguousarray(array, np.uint8).tobytes()
+            (out / f"{name}.gz").write_bytes(gzip.compress(raw, 9, mtime=0))
+            manifest[name] = {
+                "bytes": len(raw),
+                "md5": hashlib.md5(raw).hexdigest(),
+                "shape": list(array.shape),
+            }
+    (out / SUBSET_MANIFEST).write_text(json.dumps({"files": manifest}, indent=2) + "\n")
+    return out

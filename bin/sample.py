@@ -28,10 +28,11 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     from jaxgan.generate import generate_images
-    from jaxgan.samples_io import write_samples
+    from jaxgan.samples_io import check_out, write_samples
 
-    images = generate_images(FLAGS.workdir, FLAGS.num_samples, FLAGS.seed, FLAGS.pixel_map)
     out = Path(FLAGS.out or Path(FLAGS.workdir) / "samples")
+    check_out(out, FLAGS.num_samples, FLAGS.format)  # before the work, not after
+    images = generate_images(FLAGS.workdir, FLAGS.num_samples, FLAGS.seed, FLAGS.pixel_map)
     write_samples(images, out, FLAGS.format, pixel_map=FLAGS.pixel_map)
     print(f"wrote {len(images)} samples ({FLAGS.pixel_map}) to {out}")
 

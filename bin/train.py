@@ -11,9 +11,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
-from ml_collections import config_flags  # noqa: E402
 
-from jaxgan.cli import fail, override, variant_from_argv  # noqa: E402
+from jaxgan.cli import define_config_flag, fail, override, variant_from_argv  # noqa: E402
 
 VARIANT, BASE_CONFIG = variant_from_argv(sys.argv)
 flags.DEFINE_string("variant", "vanilla", "Variant name (a file of configs/).")
@@ -28,9 +27,7 @@ flags.DEFINE_integer("batch_size", None, "Global batch size.")
 flags.DEFINE_integer("seed", None, "Random seed.")
 flags.DEFINE_float("lr_g", None, "Generator learning rate.")
 flags.DEFINE_float("lr_d", None, "Discriminator learning rate.")
-config_flags.DEFINE_config_dict(
-    "config", BASE_CONFIG, "The variant's config; --config.<field>=value."
-)
+define_config_flag(BASE_CONFIG, sys.argv)
 FLAGS = flags.FLAGS
 
 

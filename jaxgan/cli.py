@@ -6,6 +6,7 @@ import functools
 import sys
 
 from absl import flags, logging
+from ml_collections import config_flags
 
 from jaxgan.config import load_variant_config
 
@@ -23,6 +24,10 @@ def fail(main):
     def wrapped(argv):
         if not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)
+        if len(argv) > 1:
+            extra = " ".join(argv[1:])
+            print(f"error: unexpected arguments {extra} (flags are --name=value)", file=sys.stderr)
+            sys.exit(1)
         try:
             return main(argv)
         except EXPECTED_ERRORS as e:
@@ -31,6 +36,27 @@ def fail(main):
             sys.exit(1)
 
     return wrapped
+
+
+def define_config_flag(config, argv: list[str]) -> None:
+    """`--config` with `--config.<field>=value` overrides. ml_collections reads those overrides
+    from `argv` here, at definition; an unknown field is one line naming the valid ones, not a
+    traceback."""
+    try:
+        config_flags.DEFINE_config_dict("config", config, "The variant's config; --config.F=value.")
+    except (AttributeError, KeyError):
+        unknown = [
+            arg
+            for arg in argv[1:]
+            if arg.lstrip("-").startswith("config.")
+            and arg.lstrip("-")[len("config.") :].partition("=")[0].split(".")[0] not in config
+        ]
+        what = unknown[0] if unknown else "a --config.<field> flag"
+        print(
+            f"error: {what}: no such config field; fields: {', '.join(sorted(config))}",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 def variant_from_argv(argv: list[str]):

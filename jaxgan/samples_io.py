@@ -11,6 +11,21 @@ from tqdm import tqdm
 from jaxgan import viz
 
 
+def check_out(out: str | Path, num_samples: int, fmt: str = "png") -> None:
+    """Refuses (ValueError) a PNG folder already holding numbered PNGs past `num_samples`: a folder
+    reader (pytorch-fid, bin/evaluate.py) would mix them with the new ones."""
+    out = Path(out)
+    if fmt not in ("png", "both") or not out.is_dir():
+        return
+    stale = [p for p in out.glob("*.png") if p.stem.isdigit() and int(p.stem) >= num_samples]
+    if stale:
+        raise ValueError(
+            f"{out} already holds {len(stale)} numbered PNGs beyond the {num_samples} to "
+            "write (e.g. " + min(stale, key=lambda p: int(p.stem)).name + "); pass another "
+            "--out or remove them"
+        )
+
+
 def write_samples(
     images_u8: np.ndarray,
     out: str | Path,
@@ -22,18 +37,11 @@ def write_samples(
     `samples.npz`, plus a grid of the first 100 beside the folder (`<out>_grid.png`).
 
     The npz holds `images` (uint8 N×28×28) and `pixel_map`, so a file set says how it was made.
-    PNGs overwrite those of the same names; a folder holding numbered PNGs past N is refused, since
-    a folder reader (pytorch-fid, bin/evaluate.py) would mix them with the new ones.
+    PNGs overwrite those of the same names; a folder holding numbered PNGs past N is refused
+    (`check_out`).
     """
     out = Path(out)
-    if fmt in ("png", "both") and out.is_dir():
-        stale = [p for p in out.glob("*.png") if p.stem.isdigit() and int(p.stem) >= len(images_u8)]
-        if stale:
-            raise ValueError(
-                f"{out} already holds {len(stale)} numbered PNGs beyond the {len(images_u8)} to "
-                "write (e.g. " + min(stale, key=lambda p: int(p.stem)).name + "); pass another "
-                "--out or remove them"
-            )
+    check_out(out, len(images_u8), fmt)
     out.mkdir(parents=True, exist_ok=True)
     if fmt in ("png", "both"):
         for i, img in enumerate(tqdm(images_u8, desc="png", disable=not progress)):

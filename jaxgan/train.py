@@ -109,8 +109,13 @@ def trim_metrics(path: Path, last_step: int) -> None:
 def check_workdir_config(config, workdir: Path) -> None:
     """Refuses to resume a workdir whose saved config differs in a model-defining field."""
     saved_path = workdir / "config.json"
-    if not saved_path.is_file() or not has_checkpoint(workdir):
+    if not has_checkpoint(workdir):
         return
+    if not saved_path.is_file():
+        raise ConfigMismatch(
+            f"{workdir} holds checkpoints but no config.json to check them against; put the run's "
+            "config.json back or use another --workdir"
+        )
     saved = json.loads(saved_path.read_text())
     diff = mismatches(saved, config.to_dict())
     if diff:
@@ -173,13 +178,15 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     workdir = Path(workdir)
     validate(config)
     variants.build(config)  # fail early on an unknown variant or loss
+    if workdir.exists() and not workdir.is_dir():
+        raise ValueError(f"--workdir={workdir} is a file, not a folder")
     check_workdir_config(config, workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(to_json(config))
-
     images, _ = load_mnist(config.data_dir or None, "train")
     if config.batch_size > len(images):
         raise ValueError(f"--batch_size={config.batch_size} exceeds the {len(images)} images")
+    # only now: a run that cannot start leaves no workdir behind
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "config.json").write_text(to_json(config))
     trainer = Trainer(config, make_mesh(), len(images))
     data = trainer.put_data(images)
     mngr = checkpoint.manager(workdir, config.keep_checkpoints)

@@ -305,3 +305,10 @@ def test_checkpoints_without_checksums_restore_unverified(three_checkpoints, run
     assert step == 3 * N // 2 and lines == [
         f"checkpoint 30 in {three_checkpoints / 'checkpoints'} has no checksums.json; not verified"
     ]
+
+
+def test_checkpoints_without_their_config_are_refused(three_checkpoints, small_mnist):
+    (three_checkpoints / "config.json").unlink()
+    with pytest.raises(ConfigMismatch, match="holds checkpoints but no config.json"):
+        train_and_evaluate(_config(small_mnist, 2 * N, latent_dim=64), three_checkpoints, False)
+    assert not (three_checkpoints / "config.json").exists()  # not rewritten with the wrong one

@@ -25,10 +25,15 @@ flags.DEFINE_string("samples", None, "mnist_train, mnist_test, a folder of image
 flags.DEFINE_string("workdir", None, "Training workdir to sample from (instead of --samples).")
 flags.DEFINE_string("reference", "mnist_test", "mnist_train, mnist_test, a folder or an .npz.")
 flags.DEFINE_integer("num_samples", 10000, "Number of samples (first N of --samples).")
+flags.DEFINE_integer(
+    "num_reference", None, "Keep only the first N reference images (default: all).", lower_bound=6
+)
 flags.DEFINE_list("features", ["classifier"], "Feature extractors: classifier, inception.")
 flags.DEFINE_string("inception_weights", None, "pt_inception-2015-12-05-6726825d.pth path.")
 flags.DEFINE_bool("download_inception", True, "Download the Inception weights when missing.")
-flags.DEFINE_string("data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR).")
+flags.DEFINE_string(
+    "data_dir", None, "MNIST IDX directory (default: --workdir's own, else $JAXGAN_DATA_DIR)."
+)
 flags.DEFINE_string("cache_dir", None, "Cache directory (default $JAXGAN_CACHE, ~/.cache/jaxgan).")
 flags.DEFINE_integer("seed", 0, "Sampling seed for --workdir.")
 flags.DEFINE_integer(
@@ -48,6 +53,7 @@ def main(argv):
             workdir=FLAGS.workdir,
             reference=FLAGS.reference,
             num_samples=FLAGS.num_samples,
+            num_reference=FLAGS.num_reference,
             features=FLAGS.features,
             inception_weights=FLAGS.inception_weights,
             download_inception=FLAGS.download_inception,

@@ -277,3 +277,25 @@ def test_inception_rows_with_seeded_weights(monkeypatch, tmp_path):
     assert np.isfinite(inception["frechet_distance"]) and report["skipped"] == {}
     assert report["cache"] == {"classifier": "built", "inception": "built"}
     assert {r["extractor"] for r in report["rows"]} == {"classifier", "inception"}
+
+
+def test_workdir_is_scored_on_its_own_data_with_a_small_n_warning(small_mnist, tmp_path):
+    """No --data_dir: MNIST comes from the run's config, not $JAXGAN_DATA_DIR or the cache."""
+    from jaxgan.config import load_variant_config
+    from jaxgan.train import train_and_evaluate
+
+    config = load_variant_config("vanilla")
+    config.update(num_steps=2, steps_per_call=2, grid_samples=4, data_dir=str(small_mnist))
+    train_and_evaluate(config, tmp_path / "run", progress=False)
+    env = {k: v for k, v in os.environ.items() if k != "JAXGAN_DATA_DIR"}
+    env["HOME"] = str(tmp_path / "home")  # no ~/.cache/jaxgan/mnist either
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bin" / "evaluate.py"), f"--workdir={tmp_path / 'run'}",
+         "--num_samples=300", "--num_reference=400", f"--cache_dir={tmp_path / 'cache'}"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "reference: mnist_test (400 images)" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 2 and "300 images (< 10000)" in warnings[0]
+    assert "400 images (< 10000)" in warnings[1]

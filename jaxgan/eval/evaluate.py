@@ -15,7 +15,11 @@ Image sources (`--samples`, `--reference`):
   u8 = clip(floor(v·255 + 0.5), 0, 255) with v = x for floats in [0, 1] and v = (x + 1)/2 when any
   value is negative (floats in [-1, 1]). Same `num_samples` rule as folders.
 * `workdir` (samples only): `num_samples` digits drawn with `seed` from the latest checkpoint of a
-  training workdir (`jaxgan.generate.generate_images`).
+  training workdir (`jaxgan.generate.generate_images`); MNIST is then read from the run's own
+  `data_dir` unless one is given.
+
+A source with fewer images than asked for is scored on what it has; below `SMALL_N` images the
+report carries a warning, since FID and precision/recall are biased at small N.
 
 For every extractor (`classifier`, `inception`): the Fréchet distance of the features' Gaussians,
 precision and recall (k = 3) and density and coverage (k = 5) (metrics.md §0, §5); for the
@@ -50,6 +54,7 @@ K_PR = 3
 K_DC = 5
 EXTRACTOR_NAMES = ("classifier", "inception")
 METRIC_K = {"precision": K_PR, "recall": K_PR, "density": K_DC, "coverage": K_DC}
+SMALL_N = 10000
 
 
 class EvaluationError(ValueError):
@@ -219,6 +224,15 @@ def load_images(
     )
 
 
+def run_data_dir(workdir: str) -> str | None:
+    """The `data_dir` a training workdir was trained with (None when its config has none)."""
+    path = Path(workdir).expanduser() / "config.json"
+    try:
+        return json.loads(path.read_text()).get("data_dir") or None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def sample_workdir(workdir: str, num_samples: int, seed: int = 0) -> ImageSet:
     """`num_samples` digits from the latest checkpoint of a training workdir."""
     if not Path(workdir).expanduser().is_dir():
@@ -276,6 +290,7 @@ def evaluate(
     workdir: str | None = None,
     reference: str = "mnist_test",
     num_samples: int = 10000,
+    num_reference: int | None = None,
     features: Sequence[str] = ("classifier",),
     inception_weights: str | None = None,
     download_inception: bool = True,
@@ -288,8 +303,8 @@ def evaluate(
     """Evaluates `samples` (or `workdir`) against `reference`; returns a JSON-ready report.
 
     The report has `rows` (metric, value, n_real, n_fake, extractor, k), `metrics` per extractor,
-    `skipped` (extractor -> one-line reason), `cache` (extractor -> hit/built/rebuilt) and
-    `seconds`.
+    `skipped` (extractor -> one-line reason), `cache` (extractor -> hit/built/rebuilt),
+    `warnings` and `seconds`. `num_reference` keeps the first N reference images (None: all).
     """
     start = time.perf_counter()
     features = [name.strip() for name in features if name.strip()]
@@ -302,6 +317,10 @@ def evaluate(
         raise EvaluationError("give exactly one of --samples and --workdir")
     if num_samples <= max(K_PR, K_DC):
         raise EvaluationError(f"--num_samples must exceed {max(K_PR, K_DC)}, got {num_samples}")
+    if num_reference is not None and num_reference <= max(K_PR, K_DC):
+        raise EvaluationError(f"--num_reference must exceed {max(K_PR, K_DC)}, got {num_reference}")
+    if workdir is not None and data_dir is None:
+        data_dir = run_data_dir(workdir)
 
     extractors, skipped = {}, {}
     for name in features:
@@ -330,10 +349,16 @@ def evaluate(
     )
     if len(fake) <= max(K_PR, K_DC):
         raise EvaluationError(f"{fake.description}: need more than {max(K_PR, K_DC)} images")
-    real = load_images(reference, None, data_dir, want_rgb)
+    real = load_images(reference, num_reference, data_dir, want_rgb)
     if len(real) <= max(K_PR, K_DC):
         raise EvaluationError(f"{real.description}: need more than {max(K_PR, K_DC)} images")
 
+    warnings = [
+        f"{what} has {n} images (< {SMALL_N}): FID and precision/recall are biased at small N; "
+        "compare only scores of equal N"
+        for what, n in (("the sample set", len(fake)), ("the reference", len(real)))
+        if n < SMALL_N
+    ]
     rows, metrics, cache = [], {}, {}
     for name, extractor in extractors.items():
         values, cache[name] = extractor_metrics(extractor, real, fake, cache_dir, block_size, log)
@@ -349,6 +374,7 @@ def evaluate(
         "metrics": metrics,
         "skipped": skipped,
         "cache": cache,
+        "warnings": warnings,
         "seconds": time.perf_counter() - start,
     }
 
@@ -391,6 +417,8 @@ def run(json_path: str | None = None, out=None, err=None, **options) -> None:
     report = evaluate(log=lambda message: print(message, file=err, flush=True), **options)
     for name, reason in report["skipped"].items():
         print(f"{name}: skipped, weights unavailable. {reason}", file=out)
+    for warning in report["warnings"]:
+        print(f"warning: {warning}", file=err)
     print(f"samples:   {report['samples']}\nreference: {report['reference']}", file=out)
     print(format_table(report), file=out)
     print(f"evaluated in {report['seconds']:.1f} s", file=err)

@@ -16,6 +16,7 @@ from absl import app, flags, logging
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from jaxgan.checkpoint import CheckpointError  # noqa: E402
 from jaxgan.data.mnist import MnistError  # noqa: E402
 from jaxgan.eval.classifier import ClassifierWeightsError  # noqa: E402
 from jaxgan.eval.evaluate import EvaluationError, run  # noqa: E402
@@ -62,7 +63,9 @@ def main(argv):
             cache_dir=FLAGS.cache_dir,
             block_size=FLAGS.block_size,
         )
-    except (EvaluationError, MnistError, ClassifierWeightsError, FileNotFoundError) as e:
+    except (
+        EvaluationError, MnistError, ClassifierWeightsError, CheckpointError, FileNotFoundError
+    ) as e:
         sys.exit(f"error: {e}")
     except ValueError as e:
         # Bad weight files given with --inception_weights (wrong hash, unreadable, wrong keys).

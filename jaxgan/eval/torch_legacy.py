@@ -1,14 +1,18 @@
-"""Read a PyTorch state dict (`torch.save` of a name -> tensor mapping) without PyTorch.
+"""Read PyTorch weight files without PyTorch: `torch.save`d state dicts and TorchScript archives.
 
-Two formats are understood:
+Three formats are understood:
 
 * legacy (torch < 1.6, and `_use_new_zipfile_serialization=False`): five pickles in a row -- a
   magic number, the protocol version 1001, a sys-info dict, the object itself (tensors refer to
   storages through persistent ids) and the sorted list of storage keys -- followed, for each
   key in that order, by an 8-byte little-endian element count and the raw little-endian data;
-* zip (torch >= 1.6): `<name>/data.pkl` with the same persistent ids and `<name>/data/<key>` files.
+* zip (torch >= 1.6): `<name>/data.pkl` with the same persistent ids and `<name>/data/<key>` files;
+* TorchScript (`torch.jit.save`): the zip layout again, plus `<name>/code/` (TorchScript source)
+  and `<name>/constants.pkl`; its `data.pkl` pickles the module tree, each module an instance of a
+  `__torch__.*` class whose attributes (submodules, tensors, ints, lists...) are set by BUILD.
 
-Unpickling is restricted to the handful of globals a state dict needs, so a file cannot run code.
+Unpickling is restricted to the handful of globals these files need, so a file cannot run code:
+`__torch__.*` classes become inert attribute holders, never the classes of the archive's code.
 """
 
 from __future__ import annotations
@@ -83,19 +87,61 @@ _GLOBALS = {
 }
 
 
-class _Unpickler(pickle.Unpickler):
-    """Resolves only the globals of `_GLOBALS`; storages become `_Storage` placeholders."""
+class ScriptObject:
+    """A TorchScript object read from `data.pkl`: its type name and the state its BUILD gave it."""
 
-    def __init__(self, file, zip_data: tuple[zipfile.ZipFile, str] | None = None):
+    type_name = "__torch__"
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}>"
+
+
+def _restore_type_tag(value, _type_str):
+    return value
+
+
+# What TorchScript's pickler writes besides tensors: typed lists, type tags, devices.
+_SCRIPT_GLOBALS = {
+    **{("torch.jit._pickle", f"build_{kind}list"): list for kind in ("int", "double", "bool")},
+    ("torch.jit._pickle", "build_tensorlist"): list,
+    ("torch.jit._pickle", "restore_type_tag"): _restore_type_tag,
+    ("torch", "device"): str,
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    """Resolves only the globals of `_GLOBALS` (and, for TorchScript, `_SCRIPT_GLOBALS` and
+    `__torch__.*` classes); storages become `_Storage` placeholders."""
+
+    def __init__(
+        self,
+        file,
+        zip_data: tuple[zipfile.ZipFile, str] | None = None,
+        torchscript: bool = False,
+    ):
         super().__init__(file)
         self.storages: dict[str, _Storage] = {}
         self._zip_data = zip_data
+        self._torchscript = torchscript
+        self._script_classes: dict[tuple[str, str], type] = {}
 
     def find_class(self, module: str, name: str):
-        try:
+        if (module, name) in _GLOBALS:
             return _GLOBALS[(module, name)]
-        except KeyError:
-            raise TorchFileError(f"refusing to load global {module}.{name}") from None
+        if self._torchscript:
+            if (module, name) in _SCRIPT_GLOBALS:
+                return _SCRIPT_GLOBALS[(module, name)]
+            if module == "__torch__" or module.startswith("__torch__."):
+                # An inert subclass per TorchScript type; nothing of the archive's code is loaded.
+                key = (module, name)
+                if key not in self._script_classes:
+                    attributes = {"type_name": f"{module}.{name}"}
+                    self._script_classes[key] = type(name, (ScriptObject,), attributes)
+                return self._script_classes[key]
+        raise TorchFileError(f"refusing to load global {module}.{name}")
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"):
@@ -153,16 +199,21 @@ def _load_legacy(file: io.BufferedIOBase) -> object:
     return obj
 
 
-def _load_zip(archive: zipfile.ZipFile) -> object:
-    pickles = [n for n in archive.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
+def _zip_prefix(archive: zipfile.ZipFile) -> str:
+    """`<name>/` of the archive's single `<name>/data.pkl`."""
+    pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
     if len(pickles) != 1:
         raise TorchFileError("zip file without exactly one <name>/data.pkl")
-    prefix = pickles[0][: -len("data.pkl")]
+    return pickles[0][: -len("data.pkl")]
+
+
+def _load_zip(archive: zipfile.ZipFile, torchscript: bool = False) -> object:
+    prefix = _zip_prefix(archive)
     names = set(archive.namelist())
     if f"{prefix}byteorder" in names and archive.read(f"{prefix}byteorder") != b"little":
         raise TorchFileError("big-endian torch files are not supported")
-    with archive.open(pickles[0]) as file:
-        return _Unpickler(file, zip_data=(archive, prefix)).load()
+    with archive.open(f"{prefix}data.pkl") as file:
+        return _Unpickler(file, zip_data=(archive, prefix), torchscript=torchscript).load()
 
 
 def _materialise(tensor: _Tensor) -> np.ndarray:
@@ -208,3 +259,74 @@ def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
         raise TorchFileError(f"{path}: truncated or corrupt PyTorch file ({error})") from error
     except (zipfile.BadZipFile, KeyError, IndexError, TypeError, ValueError) as error:
         raise TorchFileError(f"{path}: corrupt PyTorch file ({error!r})") from error
+
+
+def is_torchscript(path: str | Path) -> bool:
+    """Whether `path` is a `torch.jit.save` archive: a torch zip with `code/` or `constants.pkl`.
+
+    Decided by the archive's member names alone (no unpickling); `torch.save` writes neither.
+    """
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as archive:
+            prefix = _zip_prefix(archive)
+            return any(
+                n == f"{prefix}constants.pkl" or n.startswith(f"{prefix}code/")
+                for n in archive.namelist()
+            )
+    except (OSError, zipfile.BadZipFile, TorchFileError):
+        return False
+
+
+def _script_tensors(obj: object, prefix: str, out: dict, path: tuple[int, ...]) -> None:
+    """Collect the `_Tensor`s under a TorchScript object as dotted attribute paths."""
+    if id(obj) in path:
+        raise TorchFileError(f"the module tree loops back at {prefix or '<root>'}")
+    path = (*path, id(obj))
+    if isinstance(obj, ScriptObject):
+        items = getattr(obj, "state", {})
+        items = items.items() if isinstance(items, dict) else enumerate(items)
+    elif isinstance(obj, list | tuple):
+        items = enumerate(obj)
+    else:
+        items = ()
+    for key, value in items:
+        name = f"{prefix}{key}"
+        if isinstance(value, _Tensor):
+            out[name] = value
+        elif isinstance(value, ScriptObject | list | tuple):
+            _script_tensors(value, f"{name}.", out, path)
+
+
+def load_torchscript_tensors(path: str | Path) -> dict[str, np.ndarray]:
+    """Every tensor attribute of a TorchScript module, by dotted path (`net.layers.conv.weight`).
+
+    TorchScript's pickle does not tell parameters, buffers and plain tensor attributes apart, so
+    all are returned. The code (`code/`) and code constants (`constants.pkl`) are not read.
+    Raises TorchFileError naming the file when it is not a readable TorchScript archive.
+    """
+    path = Path(path)
+    try:
+        if not is_torchscript(path):
+            raise TorchFileError("not a TorchScript archive (no <name>/code/ or constants.pkl)")
+        with zipfile.ZipFile(path) as archive:
+            root = _load_zip(archive, torchscript=True)
+        if not isinstance(root, ScriptObject):
+            raise TorchFileError(f"data.pkl holds a {type(root).__name__}, not a module")
+        tensors: dict[str, _Tensor] = {}
+        _script_tensors(root, "", tensors, ())
+        return {key: _materialise(tensor) for key, tensor in tensors.items()}
+    except TorchFileError as error:
+        raise TorchFileError(f"{path}: cannot read as a TorchScript file: {error}") from error
+    except (EOFError, pickle.UnpicklingError) as error:
+        raise TorchFileError(f"{path}: truncated or corrupt TorchScript file ({error})") from error
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        IndexError,
+        TypeError,
+        ValueError,
+        RecursionError,
+    ) as error:
+        raise TorchFileError(f"{path}: corrupt TorchScript file ({error!r})") from error

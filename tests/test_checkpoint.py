@@ -262,13 +262,18 @@ def _damage(step_dir: Path, how: str) -> None:
         path.write_bytes(bytes(data))
 
 
-@pytest.fixture
-def three_checkpoints(small_mnist, tmp_path):
-    """A workdir of the straight run's config stopped at 3N/2, with checkpoints N/2, N, 3N/2."""
-    workdir = tmp_path / "run"
-    config = _config(small_mnist, 3 * N // 2, checkpoint_every=N // 2)
-    train_and_evaluate(config, workdir, False)
+@pytest.fixture(scope="module")
+def three_checkpoints_once(small_mnist, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("three") / "run"
+    train_and_evaluate(_config(small_mnist, 3 * N // 2, checkpoint_every=N // 2), workdir, False)
     return workdir
+
+
+@pytest.fixture
+def three_checkpoints(three_checkpoints_once, tmp_path):
+    """A fresh copy of a workdir of the straight run's config stopped at 3N/2, with checkpoints
+    N/2, N and 3N/2."""
+    return shutil.copytree(three_checkpoints_once, tmp_path / "run")
 
 
 @pytest.mark.parametrize("how", ["flip", "truncate"])

@@ -1,6 +1,6 @@
 """Steps/s of the jaxgan `vanilla` train step against the course template's PyTorch step.
 
-    python bin/benchmark.py --data_dir=../shared/data/mnist --json=/tmp/bench.json
+    python bin/benchmark.py --data_dir=/path/to/mnist --json=/tmp/bench.json
     python bin/benchmark.py --batch_sizes=64 --windows=3 --steps_per_window=100 --skip_torch
 
 Medians over alternating timed windows (jaxgan, torch template, torch detached), compile time,

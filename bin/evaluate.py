@@ -2,7 +2,7 @@
 
     python bin/evaluate.py --workdir=runs/vanilla                # 10k samples vs MNIST test
     python bin/evaluate.py --samples=samples/ --json=out.json     # a folder of PNGs
-    python bin/evaluate.py --samples=mnist_train --data_dir=../shared/data/mnist   # real floor
+    python bin/evaluate.py --samples=mnist_train --data_dir=/path/to/mnist   # real floor
     python bin/evaluate.py --samples=x.npz --features=classifier,inception --inception_weights=W
 
 Sources and metrics are described in jaxgan/eval/evaluate.py. Reference features are cached

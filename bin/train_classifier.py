@@ -1,6 +1,6 @@
 """Trains the MNIST classifier used for offline metrics and writes its weights.
 
-    python bin/train_classifier.py --data_dir=../shared/data/mnist
+    python bin/train_classifier.py --data_dir=/path/to/mnist
 
 writes jaxgan/eval/classifier_weights.npz and prints its test accuracy and SHA-256; record both,
 with the exact command, in jaxgan/eval/CLASSIFIER.md, and the hash as WEIGHTS_SHA256 in

@@ -1,4 +1,4 @@
-"""Fréchet distance against pytorch-fid's values (shared fixture), closed forms, edge cases."""
+"""Fréchet distance against pytorch-fid's values (tests/fixtures), closed forms, edge cases."""
 
 from __future__ import annotations
 

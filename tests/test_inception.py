@@ -1,4 +1,4 @@
-"""The FID Inception port against pytorch-fid's features (shared fixture) and small oracles."""
+"""The FID Inception port against pytorch-fid's features (tests/fixtures) and small oracles."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def data_dir(small_mnist, monkeypatch) -> Path:
 
 
 def _raw(data_dir: Path, name: str) -> bytes:
-    """The uncompressed bytes of a shared file, gzipped or not."""
+    """The uncompressed bytes of an IDX file, gzipped or not."""
     if (data_dir / name).is_file():
         return (data_dir / name).read_bytes()
     return gzip.decompress((data_dir / f"{name}.gz").read_bytes())
@@ -198,7 +198,7 @@ class _Server:
 
 @pytest.fixture
 def server(tmp_path, data_dir):
-    """Serves gzipped test-split files made from the shared ones under good/, and damaged ones."""
+    """Serves gzipped test-split files (of the committed subset) under good/, and damaged ones."""
     root = tmp_path / "www"
     for sub in ("good", "corrupt", "truncated", "empty"):
         (root / sub).mkdir(parents=True)

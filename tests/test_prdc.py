@@ -1,4 +1,4 @@
-"""Precision/recall/density/coverage against clovaai prdc (shared fixture) and brute force."""
+"""Precision/recall/density/coverage against clovaai prdc (tests/fixtures) and brute force."""
 
 from __future__ import annotations
 

@@ -261,7 +261,7 @@ def load_inception_params(
 
 
 def seeded_state_dict() -> dict[str, np.ndarray]:
-    """Deterministic stand-in for the real weights (recipe of shared/fixtures/README.md).
+    """Deterministic stand-in for the real weights (recipe of tests/fixtures/README.md).
 
     Same keys and shapes as the real file; each tensor drawn in float64 from
     `default_rng(crc32(key))` then cast to float32: He-scaled conv kernels, BN scale and variance

@@ -52,6 +52,8 @@ def main(argv):
             )
         },
     )
+    if config.data_dir:  # saved absolute, so that evaluate.py --workdir finds it from anywhere
+        config.data_dir = str(Path(config.data_dir).expanduser().resolve())
     workdir = FLAGS.workdir or f"runs/{FLAGS.variant}"
     train_and_evaluate(config, workdir)
     print(f"done: {workdir}")

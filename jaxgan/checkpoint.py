@@ -93,6 +93,32 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[:200]}"
 
 
+def _leaf_name(path) -> str:
+    """`d_opt_state.0.mu.params...`: the same for the state and for Orbax's metadata tree."""
+    parts = (getattr(k, "key", getattr(k, "name", getattr(k, "idx", k))) for k in path)
+    return ".".join(str(part) for part in parts)
+
+
+def _misfit(mngr: ocp.CheckpointManager, step: int, abstract) -> str | None:
+    """The first array whose saved shape differs from this run's (None: all fit, or no
+    metadata to tell), e.g. the data order of a training set of another size."""
+    try:
+        metadata = mngr.item_metadata(step)
+    except Exception:  # noqa: BLE001 -- unreadable metadata: the restore itself will say
+        return None
+    tree = getattr(metadata, "tree", metadata)
+    saved = {
+        _leaf_name(path): tuple(leaf.shape)
+        for path, leaf in jax.tree_util.tree_leaves_with_path(tree)
+        if hasattr(leaf, "shape")
+    }
+    for path, leaf in jax.tree_util.tree_leaves_with_path(abstract):
+        name = _leaf_name(path)
+        if name in saved and saved[name] != tuple(leaf.shape):
+            return f"{name} has shape {saved[name]} there and {tuple(leaf.shape)} here"
+    return None
+
+
 def restore_latest(
     mngr: ocp.CheckpointManager, target, warn: Callable[[str], None] = _warn
 ) -> tuple[object, int] | None:
@@ -107,6 +133,11 @@ def restore_latest(
     damaged = []
     for step in steps:
         problem = _problem(directory / str(step))
+        if problem is None and (misfit := _misfit(mngr, step, abstract)):
+            raise CheckpointError(
+                f"checkpoint {step} in {directory} does not fit this run ({misfit}; a training "
+                "set of another size?); use the run's own data or another --workdir"
+            )
         if problem is None:
             try:
                 restored = mngr.restore(step, args=ocp.args.StandardRestore(abstract))

@@ -184,17 +184,21 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     images, _ = load_mnist(config.data_dir or None, "train")
     if config.batch_size > len(images):
         raise ValueError(f"--batch_size={config.batch_size} exceeds the {len(images)} images")
-    # only now: a run that cannot start leaves no workdir behind
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(to_json(config))
     trainer = Trainer(config, make_mesh(), len(images))
     data = trainer.put_data(images)
+    # only now: a run that cannot start leaves no workdir behind
+    workdir.mkdir(parents=True, exist_ok=True)
     mngr = checkpoint.manager(workdir, config.keep_checkpoints)
     state = trainer.init_state()
-    restored = checkpoint.restore_latest(mngr, state)
+    try:
+        restored = checkpoint.restore_latest(mngr, state)
+    except checkpoint.CheckpointError:
+        mngr.close()
+        raise
     if restored is not None:
         state = jax.device_put(restored[0], trainer.replicated)
         checkpoint.set_aside_after(mngr, restored[1], workdir / "damaged_checkpoints")
+    (workdir / "config.json").write_text(to_json(config))  # once the run is sure to go on
 
     start, total = int(state.step), total_steps(config, len(images))
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)

@@ -317,3 +317,14 @@ def test_checkpoints_without_their_config_are_refused(three_checkpoints, small_m
     with pytest.raises(ConfigMismatch, match="holds checkpoints but no config.json"):
         train_and_evaluate(_config(small_mnist, 2 * N, latent_dim=64), three_checkpoints, False)
     assert not (three_checkpoints / "config.json").exists()  # not rewritten with the wrong one
+
+
+def test_a_checkpoint_of_another_data_size_is_one_error(three_checkpoints, small_mnist, tmp_path):
+    from jaxgan.data.mnist import write_subset
+
+    other = write_subset(small_mnist, tmp_path / "other", {"train": 500, "test": 50})
+    before = (three_checkpoints / "config.json").read_text()
+    with pytest.raises(checkpoint.CheckpointError, match=r"perm has shape \(2000,\) there and "
+                       r"\(500,\) here; a training set of another size"):
+        train_and_evaluate(_config(other, 2 * N), three_checkpoints, False)
+    assert (three_checkpoints / "config.json").read_text() == before

@@ -23,7 +23,7 @@ CHECKSUMS = "checksums.json"
 
 
 class CheckpointError(ValueError):
-    """No saved step of a workdir can be restored intact."""
+    """No saved step of a workdir is intact, or the newest intact one does not fit the run."""
 
 
 def _warn(message: str) -> None:
@@ -158,10 +158,18 @@ def restore_latest(
     )
 
 
-def saved_shape(mngr: ocp.CheckpointManager, step: int, field: str) -> tuple[int, ...]:
-    """The shape of the state's array `field` at a saved step, read from its metadata alone."""
-    metadata = mngr.item_metadata(step)
-    return tuple(getattr(metadata, "tree", metadata)[field].shape)
+def saved_shape(mngr: ocp.CheckpointManager, field: str) -> tuple[int, ...]:
+    """The shape of the state's array `field` in the newest intact step, from its metadata alone
+    (damaged steps are left to `restore_latest` to report)."""
+    directory = Path(mngr.directory)
+    for step in sorted(mngr.all_steps(), reverse=True):
+        if _problem(directory / str(step)) is None:
+            try:
+                metadata = mngr.item_metadata(step)
+                return tuple(getattr(metadata, "tree", metadata)[field].shape)
+            except Exception:  # noqa: BLE001 -- unreadable: an older step may do
+                continue
+    raise CheckpointError(f"no intact checkpoint in {directory}; delete the folder to start again")
 
 
 def set_aside_after(mngr: ocp.CheckpointManager, step: int, where: Path) -> None:

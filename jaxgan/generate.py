@@ -20,8 +20,7 @@ def load_run(workdir: str | Path):
         raise FileNotFoundError(f"{workdir / 'checkpoints'}: no checkpoint to sample from")
     mngr = checkpoint.manager(workdir, config.keep_checkpoints, create=False)
     try:
-        step = mngr.latest_step()
-        (num_images,) = checkpoint.saved_shape(mngr, step, "perm")
+        (num_images,) = checkpoint.saved_shape(mngr, "perm")
         trainer = Trainer(config, make_mesh(), num_images=num_images)
         state, _ = checkpoint.restore_latest(mngr, trainer.init_state())
     finally:

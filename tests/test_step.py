@@ -117,15 +117,15 @@ def test_one_device_equals_four_devices():
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "multidevice_check.py"), "--steps", "2",
-         "--tol", "1e-5", "--variants", ",".join(MULTIDEVICE_VARIANTS)],
+         "--tol", "1e-5", "--max_fraction", "1e-3", "--variants", ",".join(MULTIDEVICE_VARIANTS)],
         capture_output=True, text=True, env=env, timeout=300, cwd=ROOT,
     )
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     diffs = json.loads(proc.stdout.strip().splitlines()[-1])
     assert set(diffs) == set(MULTIDEVICE_VARIANTS)
-    for name, diff in diffs.items():
-        assert diff <= 1e-5, f"{name}: 1 vs 4 devices differ by {diff}\n{proc.stderr[-2000:]}"
-    assert proc.returncode == 0
+    for name, (worst, fraction, bound) in diffs.items():
+        assert fraction <= 1e-3 and worst <= bound, f"{name}\n{proc.stderr[-2000:]}"
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 # ---------------------------------------------------------------- epochs

@@ -17,6 +17,7 @@ from absl import app, flags, logging
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jaxgan.checkpoint import CheckpointError  # noqa: E402
+from jaxgan.cli import one_line_warnings  # noqa: E402
 from jaxgan.data.mnist import MnistError  # noqa: E402
 from jaxgan.eval.classifier import ClassifierWeightsError  # noqa: E402
 from jaxgan.eval.evaluate import EvaluationError, run  # noqa: E402
@@ -52,6 +53,7 @@ def main(argv):
     if len(argv) > 1:
         sys.exit(f"error: unexpected arguments {argv[1:]}")
     logging.set_verbosity(logging.WARNING)
+    one_line_warnings()  # e.g. a TorchScript weight file of unknown hash
     try:
         run(
             json_path=FLAGS.json,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 
 from absl import flags, logging
 from ml_collections import config_flags
@@ -12,6 +13,11 @@ from jaxgan.config import load_variant_config
 
 # OSError: a --workdir or --out that is a file, a folder without write permission, a full disk
 EXPECTED_ERRORS = (ValueError, OSError, FloatingPointError, KeyError, TypeError)
+
+
+def one_line_warnings() -> None:
+    """Python warnings print as `warning: <message>`, one line, without the source line."""
+    warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
 
 
 def fail(main):
@@ -24,6 +30,7 @@ def fail(main):
     def wrapped(argv):
         if not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)
+        one_line_warnings()
         if len(argv) > 1:
             extra = " ".join(argv[1:])
             print(f"error: unexpected arguments {extra} (flags are --name=value)", file=sys.stderr)

@@ -127,7 +127,7 @@ def test_metrics_are_complete_up_to_every_checkpoint_after_kill_9(tmp_path, smal
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
-            done = [p for p in (workdir / "checkpoints").glob("*/checksums.json")]
+            done = list((workdir / "checkpoints").glob("*/checksums.json"))
             if len(done) >= 2:
                 break
             time.sleep(0.05)
@@ -145,3 +145,12 @@ def test_metrics_are_complete_up_to_every_checkpoint_after_kill_9(tmp_path, smal
     assert r.returncode == 0, r.stderr[-2000:]
     steps = [json.loads(x)["step"] for x in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert steps == list(range(1, saved + 11))
+
+
+def test_warnings_print_as_one_line():
+    code = (
+        "import warnings; from jaxgan.cli import one_line_warnings; one_line_warnings(); "
+        "warnings.warn('weights of unknown hash')"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0 and r.stderr == "warning: weights of unknown hash\n"

@@ -20,13 +20,15 @@ flags.DEFINE_string("workdir", None, "Run directory (default runs/<variant>).")
 flags.DEFINE_string(
     "data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR, else ~/.cache/jaxgan/mnist)."
 )
-flags.DEFINE_integer("latent_dim", None, "Latent dimension (G's input width).")
+flags.DEFINE_integer(
+    "latent_dim", None, "Latent dimension, G's input width (config.prior.latent_dim)."
+)
 flags.DEFINE_integer("epochs", None, "Number of epochs.")
 flags.DEFINE_integer("num_steps", None, "Total G steps of the run (overrides --epochs).")
 flags.DEFINE_integer("batch_size", None, "Global batch size.")
 flags.DEFINE_integer("seed", None, "Random seed.")
-flags.DEFINE_float("lr_g", None, "Generator learning rate.")
-flags.DEFINE_float("lr_d", None, "Discriminator learning rate.")
+flags.DEFINE_float("lr_g", None, "Generator learning rate (config.optim.g.lr).")
+flags.DEFINE_float("lr_d", None, "Discriminator learning rate (config.optim.d.lr).")
 define_config_flag(BASE_CONFIG, sys.argv)
 FLAGS = flags.FLAGS
 
@@ -39,17 +41,14 @@ def main(argv):
     override(
         config,
         {
-            name: getattr(FLAGS, name)
-            for name in (
-                "latent_dim",
-                "epochs",
-                "num_steps",
-                "batch_size",
-                "seed",
-                "lr_g",
-                "lr_d",
-                "data_dir",
-            )
+            "prior.latent_dim": FLAGS.latent_dim,
+            "epochs": FLAGS.epochs,
+            "num_steps": FLAGS.num_steps,
+            "batch_size": FLAGS.batch_size,
+            "seed": FLAGS.seed,
+            "optim.g.lr": FLAGS.lr_g,
+            "optim.d.lr": FLAGS.lr_d,
+            "data_dir": FLAGS.data_dir,
         },
     )
     if config.data_dir:  # saved absolute, so that evaluate.py --workdir finds it from anywhere

@@ -9,4 +9,5 @@ from jaxgan.config import base_config
 def get_config():
     c = base_config()
     c.variant = "hinge"
+    c.objective = {"name": "hinge"}
     return c

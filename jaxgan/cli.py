@@ -89,7 +89,11 @@ def variant_from_argv(argv: list[str]):
 
 
 def override(config, named: dict) -> None:
-    """Sets the fields of the flags that were given (None means not given)."""
+    """Sets the (dotted) fields of the flags that were given (None means not given)."""
     for name, value in named.items():
         if value is not None:
-            config[name] = value
+            *parents, leaf = name.split(".")
+            node = config
+            for parent in parents:
+                node = node[parent]
+            node[leaf] = value

@@ -37,12 +37,12 @@ def generate_images(
 ) -> np.ndarray:
     """uint8 (num_samples, 28, 28) images from the latest checkpoint; same seed, same images."""
     trainer, state = load_run(workdir)
-    sample = trainer.components.prior.sample
-    apply = jax.jit(lambda params, z: trainer.components.generator.apply(params, z))
+    sample = trainer.model.prior.sample
+    apply = jax.jit(trainer.model.nets["g"].apply)
     key = jax.random.PRNGKey(seed)
     out = []
     for i, start in enumerate(range(0, num_samples, batch_size)):
-        z, _ = sample(state.prior_params, jax.random.fold_in(key, i), batch_size)
-        x = jax.device_get(apply(state.g_params, z))[: num_samples - start]
+        z, _ = sample(state.params["prior"], jax.random.fold_in(key, i), batch_size)
+        x = jax.device_get(apply(state.params["g"], z))[: num_samples - start]
         out.append(viz.to_uint8(x, pixel_map).reshape(-1, 28, 28))
     return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)

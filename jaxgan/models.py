@@ -1,9 +1,9 @@
-"""The course's fixed MLP generator and discriminator, and the SAN discriminator, in Flax.
+"""The course's fixed MLP G and D, the SAN discriminator and an encoder, in Flax.
 
 Every layer is initialised as PyTorch's `nn.Linear` (weights and biases U(±1/√fan_in)), so a jaxgan
 network starts from the same distribution as the course template. Discriminators return a dict
-of outputs; `"logit"` is always there, and losses pick the entries they need, so one train step
-serves all.
+of outputs (`"logit"` for one output, `"logits"` for several) and objectives pick the entries they
+need, so one train step serves all. Widths default to the course's and come from `config.nets`.
 """
 
 from __future__ import annotations
@@ -49,19 +49,26 @@ def _mlp(x, widths):
 
 
 class Generator(nn.Module):
-    """z (B, latent_dim) -> images (B, 784) in [-1, 1]: 256-512-1024 LeakyReLU(0.2), tanh."""
+    """z (B, latent_dim) -> (B, out_dim) in [-1, 1]: hidden LeakyReLU(0.2) layers, tanh."""
+
+    hidden: tuple[int, ...] = G_HIDDEN
+    out_dim: int = IMAGE_DIM
 
     @nn.compact
     def __call__(self, z):
-        return jnp.tanh(TorchDense(IMAGE_DIM)(_mlp(z, G_HIDDEN)))
+        return jnp.tanh(TorchDense(self.out_dim)(_mlp(z, self.hidden)))
 
 
 class Discriminator(nn.Module):
-    """x (B, 784) -> {"logit": (B,)}: 1024-512-256 LeakyReLU(0.2), one linear logit."""
+    """x (B, in) -> {"logit": (B,)} (one output) or {"logits": (B, num_outputs)}; LeakyReLU(0.2)."""
+
+    hidden: tuple[int, ...] = D_HIDDEN
+    num_outputs: int = 1
 
     @nn.compact
     def __call__(self, x):
-        return {"logit": TorchDense(1)(_mlp(x, D_HIDDEN))[:, 0]}
+        out = TorchDense(self.num_outputs)(_mlp(x, self.hidden))
+        return {"logit": out[:, 0]} if self.num_outputs == 1 else {"logits": out}
 
 
 class SANDiscriminator(nn.Module):
@@ -72,9 +79,11 @@ class SANDiscriminator(nn.Module):
     `w` starts like the template's last `nn.Linear` weight, so the initial logits match the plain D.
     """
 
+    hidden: tuple[int, ...] = D_HIDDEN
+
     @nn.compact
     def __call__(self, x):
-        h = _mlp(x, D_HIDDEN)
+        h = _mlp(x, self.hidden)
         w = self.param("w", _torch_uniform(h.shape[-1]), (h.shape[-1],))
         scale = jnp.linalg.norm(w)
         direction = w / scale
@@ -84,3 +93,30 @@ class SANDiscriminator(nn.Module):
             "fun": h_tilde @ jax.lax.stop_gradient(direction),
             "dir": jax.lax.stop_gradient(h_tilde) @ direction,
         }
+
+
+class Encoder(nn.Module):
+    """x (B, in) -> {"noise": (B, noise_dim), "logits": (B, num_classes)}: an MLP mirroring D.
+
+    ClusterGAN's E (ẑ_n linear, ẑ_c = softmax of the logits) and MMGAN's clustering net
+    (noise_dim = 0).
+    """
+
+    hidden: tuple[int, ...] = D_HIDDEN
+    noise_dim: int = 0
+    num_classes: int = 10
+
+    @nn.compact
+    def __call__(self, x):
+        out = TorchDense(self.noise_dim + self.num_classes)(_mlp(x, self.hidden))
+        return {"noise": out[:, : self.noise_dim], "logits": out[:, self.noise_dim :]}
+
+
+def check_widths(nets) -> None:
+    """`config.nets` must hold tuples of positive widths; one line naming the field otherwise."""
+    for name, widths in nets.items():
+        ok = isinstance(widths, (tuple, list)) and all(
+            isinstance(w, int) and w >= 1 for w in widths
+        )
+        if not ok:
+            raise ValueError(f"nets.{name}={widths!r}: must be a tuple of widths >= 1")

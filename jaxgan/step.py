@@ -1,13 +1,15 @@
 """The pure train step: `n_critic` D updates, then one G update, for every variant.
 
-Batches are gathered on the device from the uint8 training set and a per-epoch permutation held in
-the state, so the host never feeds data. `make_multi_step` scans `k` steps per dispatch.
+Batches (samples and labels) are gathered on the device from the training set and a per-epoch
+permutation held in the state, so the host never feeds data. `d_update` and `g_update` are pure
+module-level functions of the parameters, so other objectives can reuse them (the unrolled GAN
+runs `d_update` inside G's loss). `make_multi_step` scans `k` steps per dispatch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -15,8 +17,9 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from jaxgan.objectives import Context
 from jaxgan.state import TrainState
-from jaxgan.variants import Components
+from jaxgan.variants import Model
 
 
 def to_pixels(images_u8):
@@ -24,121 +27,140 @@ def to_pixels(images_u8):
     return images_u8.astype(jnp.float32) / 127.5 - 1.0
 
 
-class Optimizers(NamedTuple):
-    g: optax.GradientTransformation
-    d: optax.GradientTransformation
-    prior: optax.GradientTransformation
+def to_inputs(x):
+    """The networks' inputs: uint8 images to [-1, 1]; float data (the 2-D toys) as it is."""
+    return to_pixels(x) if x.dtype == jnp.uint8 else x.astype(jnp.float32)
 
 
-def make_step(
-    components: Components,
-    opt: Optimizers,
-    batch_size: int,
-    n_critic: int,
-    mesh: Mesh,
-) -> Callable:
-    """Returns `step(state, data, key) -> (state, metrics)` (pure; data is (N, 784) uint8).
+class Batch(NamedTuple):
+    x: jax.Array  # (B, D) float32
+    y: jax.Array  # (B,) int32
 
-    The D update sees fakes as constants; the G update differentiates G's loss with respect to
-    G's parameters and the prior's (z is drawn inside it), so a trainable prior learns through
-    the reparameterised sample and a fixed prior (empty params) costs nothing.
+
+def _identity(x):
+    return x
+
+
+def d_update(
+    model: Model,
+    opt: optax.GradientTransformation,
+    params: dict,
+    opt_state: Any,
+    batch: Batch,
+    key: jax.Array,
+    frozen: Any = None,
+    shard: Callable = _identity,
+):
+    """One D step on `batch` and fresh fakes: `(d params, d optimiser state, metrics)`."""
+    k_z, k_loss = jax.random.split(key)
+    z, aux = model.prior.sample(params["prior"], k_z, batch.x.shape[0])
+    z = shard(z)
+    fake = jax.lax.stop_gradient(model.nets["g"].apply(params["g"], z))
+
+    def loss_fn(d_params):
+        ctx = Context(params | {"d": d_params}, model.apply, batch.x, batch.y, fake, z, aux,
+                      k_loss, frozen)
+        return model.objective.d_loss(ctx)
+
+    (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params["d"])
+    updates, opt_state = opt.update(grads, opt_state, params["d"])
+    metrics = {"d_loss": loss, **metrics, "d_grad_norm": optax.tree.norm(grads)}
+    return optax.apply_updates(params["d"], updates), opt_state, metrics
+
+
+def g_update(
+    model: Model,
+    opt: dict,
+    params: dict,
+    opt_state: dict,
+    batch: Batch,
+    key: jax.Array,
+    frozen: Any = None,
+    shard: Callable = _identity,
+):
+    """One step of G's objective on the networks it trains (`model.g_trains`):
+    `(params, optimiser states, metrics)` with those entries updated."""
+    names = model.g_trains
+
+    def loss_fn(trained):
+        p = params | trained
+        z, aux = model.prior.sample(p["prior"], key, batch.x.shape[0])
+        z = shard(z)
+        fake = model.nets["g"].apply(p["g"], z)
+        ctx = Context(p, model.apply, batch.x, batch.y, fake, z, aux, jax.random.fold_in(key, 1),
+                      frozen)
+        return model.objective.g_loss(ctx)
+
+    (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        {n: params[n] for n in names}
+    )
+    params, opt_state = dict(params), dict(opt_state)
+    for n in names:
+        updates, opt_state[n] = opt[n].update(grads[n], opt_state[n], params[n])
+        params[n] = optax.apply_updates(params[n], updates)
+    metrics = {"g_loss": loss, **metrics, "g_grad_norm": optax.tree.norm(grads["g"])}
+    return params, opt_state, metrics
+
+
+def make_step(model: Model, opt: dict, batch_size: int, n_critic: int, mesh: Mesh) -> Callable:
+    """Returns `step(state, data, key, frozen=None) -> (state, metrics)` (pure).
+
+    `data` is `{"x": (N, D) uint8 or float, "y": (N,) int32}`. The D updates see fakes as
+    constants; G's update differentiates its objective with respect to every network it trains
+    (z is drawn inside it, so a trainable prior learns through the reparameterised sample). G's
+    objective sees the real batch of the last D update.
     """
-    prior, gen, disc = components.prior, components.generator, components.discriminator
     batch_sharding = NamedSharding(mesh, P("data"))
 
     def shard(x):
         return jax.lax.with_sharding_constraint(x, batch_sharding)
 
     def real_batch(state, data, index):
-        batches_per_epoch = data.shape[0] // batch_size
+        n = data["x"].shape[0]
+        batches_per_epoch = n // batch_size
         epoch, pos = index // batches_per_epoch, index % batches_per_epoch
         perm = jax.lax.cond(
             pos == 0,
-            lambda: jax.random.permutation(
-                jax.random.fold_in(state.data_key, epoch), data.shape[0]
-            ),
+            lambda: jax.random.permutation(jax.random.fold_in(state.data_key, epoch), n),
             lambda: state.perm,
         )
         idx = jax.lax.dynamic_slice_in_dim(perm, pos * batch_size, batch_size)
-        return perm, shard(to_pixels(jnp.take(data, idx, axis=0)))
+        x = shard(to_inputs(jnp.take(data["x"], idx, axis=0)))
+        return perm, Batch(x, shard(jnp.take(data["y"], idx, axis=0)))
 
-    def latents(prior_params, key):
-        z, _ = prior.sample(prior_params, key, batch_size)
-        return shard(z)
-
-    def d_update(state, data, index, key):
-        k_z, k_reg = jax.random.split(key)
-        perm, real = real_batch(state, data, index)
-        fake = jax.lax.stop_gradient(gen.apply(state.g_params, latents(state.prior_params, k_z)))
-
-        def loss_fn(d_params):
-            out = disc.apply(d_params, jnp.concatenate([real, fake]))
-            real_out = jax.tree.map(lambda o: o[:batch_size], out)
-            fake_out = jax.tree.map(lambda o: o[batch_size:], out)
-            loss = components.d_loss(real_out, fake_out)
-            logit = lambda x: disc.apply(d_params, x)["logit"]  # noqa: E731
-            reg_keys = jax.random.split(k_reg, max(len(components.regularizers), 1))
-            for (weight, reg), k in zip(components.regularizers, reg_keys, strict=False):
-                loss = loss + weight * reg(logit, real, fake, k)
-            return loss, (jnp.mean(real_out["logit"]), jnp.mean(fake_out["logit"]))
-
-        (loss, (real_logit, fake_logit)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.d_params
-        )
-        updates, d_opt_state = opt.d.update(grads, state.d_opt_state, state.d_params)
-        state = state.replace(
-            d_params=optax.apply_updates(state.d_params, updates),
-            d_opt_state=d_opt_state,
-            perm=perm,
-        )
-        metrics = {
-            "d_loss": loss,
-            "real_logit": real_logit,
-            "fake_logit": fake_logit,
-            "d_grad_norm": optax.tree.norm(grads),
-        }
-        return state, metrics
-
-    def g_update(state, key):
-        def loss_fn(g_params, prior_params):
-            fake = gen.apply(g_params, latents(prior_params, key))
-            return components.g_loss(disc.apply(state.d_params, fake))
-
-        loss, (g_grads, prior_grads) = jax.value_and_grad(loss_fn, argnums=(0, 1))(
-            state.g_params, state.prior_params
-        )
-        g_updates, g_opt_state = opt.g.update(g_grads, state.g_opt_state, state.g_params)
-        prior_updates, prior_opt_state = opt.prior.update(
-            prior_grads, state.prior_opt_state, state.prior_params
-        )
-        state = state.replace(
-            g_params=optax.apply_updates(state.g_params, g_updates),
-            g_opt_state=g_opt_state,
-            prior_params=optax.apply_updates(state.prior_params, prior_updates),
-            prior_opt_state=prior_opt_state,
-        )
-        return state, {"g_loss": loss, "g_grad_norm": optax.tree.norm(g_grads)}
-
-    def step(state: TrainState, data, key):
-        d_keys = jax.random.split(key, n_critic + 1)
+    def step(state: TrainState, data, key, frozen=None):
+        keys = jax.random.split(key, n_critic + 1)
 
         def critic(state, j):
-            return d_update(state, data, state.step * n_critic + j, d_keys[j])
+            perm, batch = real_batch(state, data, state.step * n_critic + j)
+            d_params, d_opt, metrics = d_update(
+                model, opt["d"], state.params, state.opt_state["d"], batch, keys[j], frozen, shard
+            )
+            state = state.replace(
+                params=state.params | {"d": d_params},
+                opt_state=state.opt_state | {"d": d_opt},
+                perm=perm,
+            )
+            return state, metrics
 
         state, d_metrics = jax.lax.scan(critic, state, jnp.arange(n_critic))
-        state, g_metrics = g_update(state, d_keys[n_critic])
+        _, batch = real_batch(state, data, state.step * n_critic + n_critic - 1)
+        params, opt_state, g_metrics = g_update(
+            model, opt, state.params, state.opt_state, batch, keys[n_critic], frozen, shard
+        )
         metrics = {k: v[-1] for k, v in d_metrics.items()} | g_metrics
-        return state.replace(step=state.step + 1), metrics
+        return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
     return step
 
 
 def make_multi_step(step: Callable, num_steps: int) -> Callable:
-    """`(state, data) -> (state, metrics stacked over num_steps)`; keys fold_in(state.key, step)."""
+    """`(state, data, frozen=None) -> (state, metrics stacked over num_steps)`; keys are
+    fold_in(state.key, step)."""
 
-    def multi_step(state, data):
+    def multi_step(state, data, frozen=None):
         def body(state, _):
-            return step(state, data, jax.random.fold_in(state.key, state.step))
+            return step(state, data, jax.random.fold_in(state.key, state.step), frozen)
 
         return jax.lax.scan(body, state, None, length=num_steps)
 

@@ -16,10 +16,12 @@ from jax.sharding import PartitionSpec as P
 from tqdm import tqdm
 
 from jaxgan import checkpoint, variants, viz
-from jaxgan.config import from_json, mismatches, to_json, validate
+from jaxgan.config import flatten, load_variant_config, mismatches, resolve_saved, to_json, validate
 from jaxgan.data.mnist import load_mnist
+from jaxgan.models import IMAGE_DIM
 from jaxgan.state import TrainState
-from jaxgan.step import Optimizers, make_multi_step, make_step
+from jaxgan.step import make_multi_step, make_step
+from jaxgan.variants import Model
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -37,41 +39,61 @@ def make_mesh(devices=None) -> Mesh:
     return Mesh(np.asarray(devices or jax.devices()), ("data",))
 
 
-def optimizers(config, num_images: int) -> Optimizers:
-    """Adam for G, D and the prior's parameters (the prior with G's learning rate and betas).
+_OPTIM_FIELDS = {"lr": (lambda v: v > 0, "> 0"), "b1": (lambda v: 0 <= v < 1, "in [0, 1)"),
+                 "b2": (lambda v: 0 <= v < 1, "in [0, 1)"),
+                 "weight_decay": (lambda v: v >= 0, ">= 0")}
 
-    With `lr_halve_epoch` = E > 0 every rate halves once the first E data epochs are done (the
-    teams' WGAN-GP recipe): D's from its update on epoch E + 1's first batch, G's and the prior's
-    from the first G step after the one that completes epoch E.
+
+def optimizers(config, num_images: int, names=("g", "d", "prior")) -> dict:
+    """Adam for each trained network `name`, from `config.optim.<name>`.
+
+    `weight_decay` > 0 adds PyTorch's coupled L2 before Adam. With `optim.lr_halve_epoch` = E > 0
+    every rate halves once the first E data epochs are done (the teams' WGAN-GP recipe): D's from
+    its update on epoch E + 1's first batch, the others' from the first G step after the one that
+    completes epoch E.
     """
-
-    def adam(lr, halve_at_update):
-        if halve_at_update:
-            lr = optax.piecewise_constant_schedule(lr, {halve_at_update: 0.5})
-        return optax.adam(lr, b1=config.b1, b2=config.b2, eps=1e-8)
-
-    d_halve = config.lr_halve_epoch * (num_images // config.batch_size)
+    optim = config.optim
+    halve = optim.get("lr_halve_epoch", 0)
+    if halve < 0:
+        raise ValueError(f"optim.lr_halve_epoch={halve}: must be an integer >= 0 (0: constant)")
+    d_halve = halve * (num_images // config.batch_size)
     g_halve = -(-d_halve // config.n_critic)
-    return Optimizers(
-        g=adam(config.lr_g, g_halve), d=adam(config.lr_d, d_halve), prior=adam(config.lr_g, g_halve)
-    )
+
+    def adam(name):
+        if name not in optim:
+            raise ValueError(f"optim.{name}: missing; this variant trains {', '.join(names)}")
+        fields = dict(optim[name])
+        unknown = sorted(set(fields) - set(_OPTIM_FIELDS))
+        if unknown:
+            raise ValueError(f"optim.{name}.{unknown[0]}: no such field; valid: "
+                             f"{', '.join(_OPTIM_FIELDS)}")
+        for field, (ok, what) in _OPTIM_FIELDS.items():
+            if field not in fields:
+                raise ValueError(f"optim.{name}.{field}: missing")
+            if not ok(fields[field]):
+                raise ValueError(f"optim.{name}.{field}={fields[field]!r}: must be {what}")
+        lr = fields["lr"]
+        at = d_halve if name == "d" else g_halve
+        if at:
+            lr = optax.piecewise_constant_schedule(lr, {at: 0.5})
+        tx = optax.adam(lr, b1=fields["b1"], b2=fields["b2"], eps=1e-8)
+        if fields["weight_decay"]:
+            tx = optax.chain(optax.add_decayed_weights(fields["weight_decay"]), tx)
+        return tx
+
+    return {name: adam(name) for name in names}
 
 
-def create_state(config, components, opt: Optimizers, num_images: int) -> TrainState:
-    """A fresh state from `config.seed`: both nets, the prior's params, their Adam states, keys."""
+def create_state(config, model: Model, opt: dict, num_images: int) -> TrainState:
+    """A fresh state from `config.seed`: every network, the prior's params, their optimiser
+    states, and the step and data-order keys."""
     root = jax.random.PRNGKey(config.seed)
-    k_g, k_d, k_prior, k_step, k_data = jax.random.split(root, 5)
-    g_params = components.generator.init(k_g, jnp.zeros((1, components.prior.latent_dim)))
-    d_params = components.discriminator.init(k_d, jnp.zeros((1, 784)))
-    prior_params = components.prior.init(k_prior)
+    _, _, _, k_step, k_data = jax.random.split(root, 5)
+    params = model.init(root)
     return TrainState(
         step=jnp.zeros((), jnp.int32),
-        g_params=g_params,
-        d_params=d_params,
-        prior_params=prior_params,
-        g_opt_state=opt.g.init(g_params),
-        d_opt_state=opt.d.init(d_params),
-        prior_opt_state=opt.prior.init(prior_params),
+        params=params,
+        opt_state={name: opt[name].init(params[name]) for name in model.trained},
         key=k_step,
         data_key=k_data,
         perm=jnp.zeros((num_images,), jnp.int32),
@@ -119,9 +141,8 @@ def check_workdir_config(config, workdir: Path) -> None:
     saved = json.loads(saved_path.read_text())
     diff = mismatches(saved, config.to_dict())
     if diff:
-        details = ", ".join(
-            f"{k}: saved {saved.get(k)!r}, now {config.to_dict().get(k)!r}" for k in diff
-        )
+        was, now = flatten(resolve_saved(saved).to_dict()), flatten(config.to_dict())
+        details = ", ".join(f"{k}: saved {was.get(k)!r}, now {now.get(k)!r}" for k in diff)
         raise ConfigMismatch(
             f"{workdir} holds a checkpoint of a different config ({details}); "
             "use another --workdir or the same settings"
@@ -131,26 +152,34 @@ def check_workdir_config(config, workdir: Path) -> None:
 class Trainer:
     """Everything compiled for one config: `run(state, k) -> (state, metrics)` with k steps."""
 
-    def __init__(self, config, mesh: Mesh, num_images: int):
+    def __init__(self, config, mesh: Mesh, num_images: int, data_dim: int = IMAGE_DIM):
         self.config, self.mesh = config, mesh
         n_dev = mesh.devices.size
         if config.batch_size % n_dev:
             raise ValueError(
                 f"--batch_size={config.batch_size} must be a multiple of the {n_dev} devices"
             )
-        self.components = variants.build(config)
-        self.opt = optimizers(config, num_images)
-        self.step = make_step(self.components, self.opt, config.batch_size, config.n_critic, mesh)
+        self.model = variants.build(config, data_dim)
+        self.opt = optimizers(config, num_images, self.model.trained)
+        self.step = make_step(self.model, self.opt, config.batch_size, config.n_critic, mesh)
         self.replicated = NamedSharding(mesh, P())
         self.num_images = num_images
         self._compiled = {}
 
     def init_state(self) -> TrainState:
-        state = create_state(self.config, self.components, self.opt, self.num_images)
+        state = create_state(self.config, self.model, self.opt, self.num_images)
         return jax.device_put(state, self.replicated)
 
-    def put_data(self, images_u8: np.ndarray):
-        return jax.device_put(images_u8.reshape(len(images_u8), -1), self.replicated)
+    def put_data(self, samples: np.ndarray, labels: np.ndarray):
+        """The training set on the device, once: `{"x": (N, D), "y": (N,) int32}`."""
+        num_classes = self.model.objective.data_classes
+        if num_classes and labels.max(initial=0) >= num_classes:
+            raise ValueError(
+                f"the data has labels up to {int(labels.max())} but the objective's D knows "
+                f"{num_classes} classes (objective.num_classes)"
+            )
+        data = {"x": samples.reshape(len(samples), -1), "y": labels.astype(np.int32)}
+        return jax.device_put(data, self.replicated)
 
     def run(self, state, data, num_steps: int):
         if num_steps not in self._compiled:
@@ -162,14 +191,14 @@ class Trainer:
         return self._compiled[num_steps](state, data)
 
     def generate(self, state, z):
-        return self.components.generator.apply(state.g_params, z)
+        return self.model.nets["g"].apply(state.params["g"], z)
 
 
 # ---------------------------------------------------------------- the loop
 
 
 def _grid(trainer: Trainer, state, key, n: int, path: Path) -> None:
-    z, _ = trainer.components.prior.sample(state.prior_params, key, n)
+    z, _ = trainer.model.prior.sample(state.params["prior"], key, n)
     viz.save_grid(viz.to_uint8(jax.device_get(trainer.generate(state, z))), path)
 
 
@@ -177,15 +206,16 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the last state."""
     workdir = Path(workdir)
     validate(config)
-    variants.build(config)  # fail early on an unknown variant or loss
+    load_variant_config(config.variant)  # an unknown variant is one line
+    variants.build(config)  # so is a wrong prior, objective or network field
     if workdir.exists() and not workdir.is_dir():
         raise ValueError(f"--workdir={workdir} is a file, not a folder")
     check_workdir_config(config, workdir)
-    images, _ = load_mnist(config.data_dir or None, "train")
+    images, labels = load_mnist(config.data_dir or None, "train")
     if config.batch_size > len(images):
         raise ValueError(f"--batch_size={config.batch_size} exceeds the {len(images)} images")
     trainer = Trainer(config, make_mesh(), len(images))
-    data = trainer.put_data(images)
+    data = trainer.put_data(images, labels)
     # only now: a run that cannot start leaves no workdir behind
     workdir.mkdir(parents=True, exist_ok=True)
     mngr = checkpoint.manager(workdir, config.keep_checkpoints)
@@ -271,4 +301,4 @@ def load_config(workdir: str | Path):
     path = Path(workdir) / "config.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found; is --workdir a training run's directory?")
-    return from_json(path.read_text())
+    return resolve_saved(json.loads(path.read_text()))

@@ -1,97 +1,96 @@
-"""The variant registry: name -> the prior, networks, losses and regularisers the step calls.
+"""A variant's model: its prior, its named networks and its objective, built from a config.
 
-A variant's hyper-parameters live in `configs/<name>.py`; this registry holds only functions, and
-the train step never looks at the name.
+`configs/<name>.py` is the variant: it picks a prior and an objective by name in their registries
+(`jaxgan.priors.PRIORS`, `jaxgan.objectives.OBJECTIVES`) and sets their fields; this module wires
+them to networks. The train step never looks at a name.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import flax.linen as nn
+import jax
+import jax.numpy as jnp
 
-from jaxgan import losses, models, priors, regularizers
+from jaxgan import models, objectives, priors
+from jaxgan.config import load_variant_config
 
 
-class Components(NamedTuple):
+class Model(NamedTuple):
     prior: priors.Prior
-    generator: nn.Module
-    discriminator: nn.Module
-    d_loss: Callable
-    g_loss: Callable
-    # (weight, fn(d, real, fake, key)) pairs added to the D loss
-    regularizers: tuple[tuple[float, Callable], ...] = ()
+    nets: dict[str, nn.Module]  # "g", "d", and "enc" where the objective has an encoder
+    objective: objectives.Objective
+    input_dims: dict[str, int]  # each network's input width
 
+    @property
+    def apply(self) -> dict[str, Callable]:
+        return {name: net.apply for name, net in self.nets.items()}
 
-def _vanilla(config):
-    return Components(
-        priors.gaussian(config.latent_dim),
-        models.Generator(),
-        models.Discriminator(),
-        losses.bce_d,
-        losses.bce_g,
-    )
+    @property
+    def g_trains(self) -> tuple[str, ...]:
+        """The parameters G's objective trains: G, a trainable prior, an encoder."""
+        names = ["g"]
+        if self.prior.trainable:
+            names.append("prior")
+        if "enc" in self.nets:
+            names.append("enc")
+        return tuple(names)
 
+    @property
+    def trained(self) -> tuple[str, ...]:
+        return ("d", *self.g_trains)
 
-def _wgan_gp(config):
-    return Components(
-        priors.gaussian(config.latent_dim),
-        models.Generator(),
-        models.Discriminator(),
-        losses.wasserstein_d,
-        losses.wasserstein_g,
-        ((config.gp_weight, regularizers.gradient_penalty),),
-    )
+    def init(self, key: jax.Array) -> dict:
+        """Every network's and the prior's parameters from one key.
 
-
-def _hinge(config):
-    return Components(
-        priors.gaussian(config.latent_dim),
-        models.Generator(),
-        models.Discriminator(),
-        losses.hinge_d,
-        losses.hinge_g,
-    )
-
-
-_SAN_LOSSES = {
-    "hinge": (losses.san_hinge_d, losses.hinge_g),
-    "bce": (losses.san_bce_d, losses.bce_g),
-}
-
-
-def _san(config):
-    if config.san_loss not in _SAN_LOSSES:
-        raise ValueError(
-            f"unknown san_loss {config.san_loss!r}; valid: {', '.join(sorted(_SAN_LOSSES))}"
-        )
-    d_loss, g_loss = _SAN_LOSSES[config.san_loss]
-    return Components(
-        priors.gaussian(config.latent_dim),
-        models.Generator(),
-        models.SANDiscriminator(),
-        d_loss,
-        g_loss,
-    )
-
-
-VARIANTS: dict[str, Callable[[Any], Components]] = {
-    "vanilla": _vanilla,
-    "wgan_gp": _wgan_gp,
-    "hinge": _hinge,
-    "san": _san,
-}
+        G, D and the prior take the first three of `split(key, 5)` (the step and data keys are the
+        other two, see `jaxgan.train`); any other network folds its name into the key.
+        """
+        k_g, k_d, k_prior = jax.random.split(key, 5)[:3]
+        keys = {"g": k_g, "d": k_d}
+        params = {"prior": self.prior.init(k_prior)}
+        for name, net in self.nets.items():
+            k = keys.get(name, jax.random.fold_in(key, zlib.crc32(name.encode()) & 0x7FFFFFFF))
+            params[name] = net.init(k, jnp.zeros((1, self.input_dims[name])))
+        return params
 
 
 class UnknownVariant(ValueError):
     pass
 
 
-def build(config) -> Components:
-    """The components of `config.variant`; an unknown name lists the valid ones."""
-    if config.variant not in VARIANTS:
-        raise UnknownVariant(
-            f"unknown variant {config.variant!r}; valid: {', '.join(sorted(VARIANTS))}"
-        )
-    return VARIANTS[config.variant](config)
+def build(config, data_dim: int = models.IMAGE_DIM) -> Model:
+    """The model of `config` for data of `data_dim` features; a wrong field is one line."""
+    prior = priors.build(config.prior)
+    objective = objectives.build(config.objective, prior)
+    nets_cfg = config.nets.to_dict() if hasattr(config.nets, "to_dict") else dict(config.nets)
+    valid = {"g_hidden", "d_hidden", "enc_hidden"}
+    unknown = sorted(set(nets_cfg) - valid)
+    if unknown:
+        raise ValueError(f"nets.{unknown[0]}: no such field; valid: {', '.join(sorted(valid))}")
+    models.check_widths(nets_cfg)
+    g_hidden = tuple(nets_cfg.get("g_hidden", models.G_HIDDEN))
+    d_hidden = tuple(nets_cfg.get("d_hidden", models.D_HIDDEN))
+    nets = {"g": models.Generator(g_hidden, data_dim)}
+    if objective.san:
+        nets["d"] = models.SANDiscriminator(d_hidden)
+    else:
+        nets["d"] = models.Discriminator(d_hidden, objective.d_outputs)
+    dims = {"g": prior.latent_dim, "d": data_dim + objective.d_extra_inputs}
+    if objective.encoder is not None:
+        noise_dim, num_classes = objective.encoder
+        enc_hidden = tuple(nets_cfg.get("enc_hidden", d_hidden))
+        nets["enc"] = models.Encoder(enc_hidden, noise_dim, num_classes)
+        dims["enc"] = data_dim
+    return Model(prior, nets, objective, dims)
+
+
+def build_variant(name: str) -> Model:
+    """The model of `configs/<name>.py` as it ships."""
+    try:
+        return build(load_variant_config(name))
+    except ValueError as e:
+        raise UnknownVariant(str(e)) from None

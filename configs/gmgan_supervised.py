@@ -1,0 +1,29 @@
+"""Supervised GM-GAN (`latent_priors.md` §2.4), the course team's recipe: one Gaussian per digit,
+K = 10 in d = 100, μ ~ U(−3, 3), std 1.4, learned (dynamic) with their own Adam; D has K + 1
+outputs (10 digits + fake) and cross-entropy losses; Adam 8e-5, betas (0.5, 0.999), 300 epochs.
+The static version: `--config.prior.dynamic=False`.
+
+python bin/train.py --variant=gmgan_supervised
+"""
+
+from jaxgan.config import adam, base_config
+
+
+def get_config():
+    c = base_config()
+    c.variant = "gmgan_supervised"
+    c.prior = {
+        "name": "gaussian_mixture",
+        "latent_dim": 100,
+        "num_components": 10,
+        "mean_range": 3.0,
+        "sigma": 1.4,
+        "sigma_is_variance": False,
+        "dynamic": True,
+    }
+    c.objective = {"name": "gm_supervised", "num_classes": 10}
+    c.optim.g = adam(8e-5, 0.5, 0.999)
+    c.optim.d = adam(8e-5, 0.5, 0.999)
+    c.optim.prior = adam(8e-5, 0.5, 0.999)
+    c.epochs = 300
+    return c

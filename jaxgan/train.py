@@ -206,7 +206,10 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the last state."""
     workdir = Path(workdir)
     validate(config)
-    load_variant_config(config.variant)  # an unknown variant is one line
+    try:
+        load_variant_config(config.variant)
+    except ValueError as e:
+        raise variants.UnknownVariant(str(e)) from None
     variants.build(config)  # so is a wrong prior, objective or network field
     if workdir.exists() and not workdir.is_dir():
         raise ValueError(f"--workdir={workdir} is a file, not a folder")

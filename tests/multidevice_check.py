@@ -11,9 +11,11 @@ Why a fraction and not one tolerance: the sums of a sharded batch are ordered di
 gradient entry that cancels to ~1e-9 on one device may be exactly 0 on four, and Adam's update
 lr·m̂/(√v̂ + eps) then moves that one entry by up to ~lr on one and not at all on the other (seen:
 SAN, D's last hidden bias, 8.5e-6 at lr 1e-4; which entries cancel depends on the CPU). Such
-entries are a handful; a sharding bug (devices on other data, a missing all-reduce) moves nearly
-every entry by ~lr. Adam moves an entry by at most about 3.2·lr a step (bias-corrected
-m̂/√v̂ ≤ (1 - b1)/√(1 - b2) for these betas), so two runs differ by at most 6.4·lr·steps.
+entries are few (at most 0.13% of them seen, in ClusterGAN: lr 1e-3, 5 critic steps, so 10 D
+and 2 G/E updates, each able to flip; the check allows 1%); a sharding bug (devices on other data,
+a missing all-reduce) moves nearly every entry by ~lr. Adam moves an entry by at most about 3.2·lr
+a step (bias-corrected m̂/√v̂ ≤ (1 - b1)/√(1 - b2) for these betas), so two runs differ by at most
+6.4·lr·updates.
 """
 
 from __future__ import annotations
@@ -35,18 +37,22 @@ import numpy as np  # noqa: E402
 from jaxgan.config import load_variant_config  # noqa: E402
 from jaxgan.train import Trainer, make_mesh  # noqa: E402
 
-VARIANTS = ("vanilla", "wgan_gp", "hinge", "san")
+VARIANTS = ("vanilla", "wgan_gp", "hinge", "san", "clustergan", "gmgan_supervised")
 
 
 def train(config, devices, images, steps):
+    labels = np.arange(len(images), dtype=np.int32) % 10
     trainer = Trainer(config, make_mesh(devices), len(images))
-    state, _ = trainer.run(trainer.init_state(), trainer.put_data(images), steps)
+    state, _ = trainer.run(trainer.init_state(), trainer.put_data(images, labels), steps)
     return jax.device_get(state)
 
 
 def compare(a, b, tol: float) -> tuple[float, float, bool, str]:
-    """(max |a - b| over float leaves, fraction of float elements off by more than `tol`,
-    whether the integer leaves are equal, path of the worst float leaf)."""
+    """(max |a - b| over the parameters, fraction of float elements off by more than
+    `tol`·max(1, |a|), whether the integer leaves are equal, path of the worst parameter).
+
+    Relative beyond magnitude 1: Adam's second moments (squared gradients, up to ~1e3 under a
+    gradient penalty) carry float32 error in proportion to their size."""
     worst, where, off, total, ints_equal = 0.0, "", 0, 0, True
     for (path, x), y in zip(jax.tree_util.tree_leaves_with_path(a), jax.tree.leaves(b),
                             strict=True):
@@ -55,8 +61,9 @@ def compare(a, b, tol: float) -> tuple[float, float, bool, str]:
             ints_equal &= bool(np.array_equal(x, y))
             continue
         d = np.abs(x.astype(np.float64) - y.astype(np.float64))
-        off, total = off + int(np.sum(d > tol)), total + d.size
-        if d.size and float(d.max()) > worst:
+        off += int(np.sum(d > tol * np.maximum(1.0, np.abs(x))))
+        total += d.size
+        if d.size and jax.tree_util.keystr(path).startswith(".params") and float(d.max()) > worst:
             worst, where = float(d.max()), jax.tree_util.keystr(path)
     return worst, off / max(total, 1), ints_equal, where
 
@@ -65,7 +72,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--tol", type=float, default=1e-5)
-    parser.add_argument("--max_fraction", type=float, default=1e-3)
+    parser.add_argument("--max_fraction", type=float, default=1e-2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
 
@@ -85,7 +92,8 @@ def main() -> int:
             print(f"{name}: wrong step count {one.step}, {four.step}", file=sys.stderr)
             return 2
         worst, fraction, ints_equal, where = compare(one, four, args.tol)
-        bound = 6.4 * max(config.lr_g, config.lr_d) * args.steps
+        lrs = [v.lr for v in config.optim.values() if hasattr(v, "lr")]
+        bound = 6.4 * max(lrs) * args.steps * config.n_critic  # n_critic D updates a step
         result[name] = [worst, fraction, bound]
         print(f"{name}: max |1 device - 4 devices| = {worst:.3g} at {where}; "
               f"{fraction:.2e} of the elements beyond {args.tol:g}; integers equal: {ints_equal}",

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from jaxgan import checkpoint
-from jaxgan.config import load_variant_config
+from jaxgan.cli import override
+from jaxgan.config import flatten, load_variant_config
 from jaxgan.train import (
     ConfigMismatch,
     NonFiniteLoss,
@@ -34,16 +35,21 @@ from jaxgan.variants import UnknownVariant
 N = 20
 
 
-def _config(data_dir, num_steps, **overrides):
-    config = load_variant_config("vanilla")
+# the flat names these tests use -> their place in the config's subtrees
+ALIASES = {"lr_g": "optim.g.lr", "lr_d": "optim.d.lr", "b2": "optim.d.b2",
+           "latent_dim": "prior.latent_dim", "lr_halve_epoch": "optim.lr_halve_epoch",
+           "san_loss": "objective.loss"}
+
+
+def _config(data_dir, num_steps, variant="vanilla", **overrides):
+    config = load_variant_config(variant)
     config.num_steps = num_steps
     config.steps_per_call = 10
     config.checkpoint_every = 10
     config.log_every = 5
     config.grid_samples = 4
     config.data_dir = str(data_dir)
-    for k, v in overrides.items():
-        setattr(config, k, v)
+    override(config, {ALIASES.get(k, k): v for k, v in overrides.items()})
     return config
 
 
@@ -107,12 +113,15 @@ def test_checkpoint_round_trip(runs, tmp_path):
     chex.assert_trees_all_equal(restored, state)
 
 
-@pytest.mark.parametrize("field,value", [("latent_dim", 64), ("lr_d", 1e-3), ("variant", "hinge")])
+@pytest.mark.parametrize("field,value", [("prior.latent_dim", 64), ("optim.d.lr", 1e-3),
+                                         ("objective.name", "hinge"), ("prior.std", 0.5)])
 def test_other_config_in_workdir_is_refused(runs, small_mnist, field, value):
+    """One line naming the field, before anything is built; nothing in the workdir changes."""
     straight_dir = runs[0]
     before = (straight_dir / "config.json").read_text()
-    config = _config(small_mnist, 2 * N, **{field: value})
-    saved = json.loads(before)[field]
+    config = _config(small_mnist, 2 * N)
+    override(config, {field: value})
+    saved = flatten(json.loads(before))[field]
     with pytest.raises(ConfigMismatch) as info:
         train_and_evaluate(config, straight_dir, False)
     message = str(info.value)
@@ -131,11 +140,12 @@ def test_run_fields_may_change_on_resume(runs, small_mnist):
 
 
 def test_unknown_variant_lists_the_valid_ones(tmp_path, small_mnist):
-    config = _config(small_mnist, 1, variant="no_such_gan")
-    with pytest.raises(UnknownVariant, match="'no_such_gan'.*valid: hinge, san, vanilla, wgan_gp"):
+    config = _config(small_mnist, 1)
+    config.variant = "no_such_gan"
+    with pytest.raises(UnknownVariant, match="'no_such_gan'; valid: clustergan, gmgan_dynamic"):
         train_and_evaluate(config, tmp_path / "run", False)
     assert not (tmp_path / "run").exists()
-    with pytest.raises(ValueError, match="'no_such_gan'.*valid: hinge, san, vanilla, wgan_gp"):
+    with pytest.raises(ValueError, match="'no_such_gan'.*san, vanilla, wgan_gp"):
         load_variant_config("no_such_gan")
 
 
@@ -165,8 +175,9 @@ def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(small_mnist, tmp_pa
         ("n_critic", 0, "n_critic=0 (must be an integer >= 1)"),
         ("steps_per_call", 0, "steps_per_call=0 (must be an integer >= 1)"),
         ("log_every", 0, "log_every=0 (must be an integer >= 1)"),
-        ("lr_d", -1.0, "lr_d=-1.0 (must be > 0)"),
-        ("b2", 1.0, "b2=1.0 (must be in [0, 1))"),
+        ("lr_d", -1.0, "optim.d.lr=-1.0: must be > 0"),
+        ("b2", 1.0, "optim.d.b2=1.0: must be in [0, 1)"),
+        ("latent_dim", 0, "prior.latent_dim: 0 must be >= 1"),
     ],
 )
 def test_unusable_values_are_refused_before_anything_is_written(
@@ -180,7 +191,7 @@ def test_unusable_values_are_refused_before_anything_is_written(
 
 def test_unknown_san_loss_lists_the_valid_ones(tmp_path, small_mnist):
     config = _config(small_mnist, 1, variant="san", san_loss="lsgan")
-    with pytest.raises(ValueError, match="'lsgan'; valid: bce, hinge"):
+    with pytest.raises(ValueError, match="objective.loss='lsgan': valid: bce, hinge"):
         train_and_evaluate(config, tmp_path / "run", False)
 
 
@@ -230,9 +241,10 @@ def test_learning_rates_halve_after_lr_halve_epoch(n_critic, g_boundary, d_bound
     """Adam's first steps on a constant gradient move each weight by the learning rate; after the
     boundary (counted in each optimiser's own updates) by half of it."""
     config = _config("", 0, n_critic=n_critic, lr_g=1e-3, lr_d=3e-4, lr_halve_epoch=1)
+    config.optim.prior.lr = 1e-3
     opt = optimizers(config, 60000)
-    for tx, lr, boundary in ((opt.g, 1e-3, g_boundary), (opt.d, 3e-4, d_boundary),
-                             (opt.prior, 1e-3, g_boundary)):
+    for tx, lr, boundary in ((opt["g"], 1e-3, g_boundary), (opt["d"], 3e-4, d_boundary),
+                             (opt["prior"], 1e-3, g_boundary)):
         params, grads = jnp.zeros(3), jnp.ones(3)
         state = tx.init(params)
         update = jax.jit(tx.update)
@@ -242,8 +254,8 @@ def test_learning_rates_halve_after_lr_halve_epoch(n_critic, g_boundary, d_bound
             sizes.append(float(jnp.abs(step[0])))
         np.testing.assert_allclose(sizes[boundary - 1], lr, rtol=1e-4)
         np.testing.assert_allclose(sizes[boundary:], lr / 2, rtol=1e-4)
-    assert load_variant_config("wgan_gp").lr_halve_epoch == 150
-    assert load_variant_config("vanilla").lr_halve_epoch == 0
+    assert load_variant_config("wgan_gp").optim.lr_halve_epoch == 150
+    assert load_variant_config("vanilla").optim.lr_halve_epoch == 0
 
 
 # --- damaged checkpoints, and the log up to each checkpoint -----------------------------------
@@ -328,3 +340,13 @@ def test_a_checkpoint_of_another_data_size_is_one_error(three_checkpoints, small
                        r"\(500,\) here; a training set of another size"):
         train_and_evaluate(_config(other, 2 * N), three_checkpoints, False)
     assert (three_checkpoints / "config.json").read_text() == before
+
+
+def test_a_workdir_saved_before_a_field_existed_resumes(three_checkpoints, small_mnist, runs):
+    """A config.json without a field added since (here nets.d_hidden and objective) counts as
+    today's defaults: the run resumes and ends on the straight run's bits."""
+    saved = json.loads((three_checkpoints / "config.json").read_text())
+    del saved["nets"]["d_hidden"], saved["objective"]
+    (three_checkpoints / "config.json").write_text(json.dumps(saved))
+    state = jax.device_get(train_and_evaluate(_config(small_mnist, 2 * N), three_checkpoints, False))
+    chex.assert_trees_all_equal(state, runs[1])

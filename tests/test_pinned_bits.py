@@ -94,7 +94,9 @@ def test_old_variants_keep_their_bits(variant, tmp_path):
     config = _config(variant, SMALL_MNIST)
     bound = 6.4 * max(config.optim.g.lr, config.optim.d.lr) * STEPS
     for path, values in sampled(params).items():
-        np.testing.assert_allclose(values, pinned["sampled"][path], rtol=0, atol=bound, err_msg=path)
+        np.testing.assert_allclose(
+            values, pinned["sampled"][path], rtol=0, atol=bound, err_msg=path
+        )
 
 
 if __name__ == "__main__" and "--record" in sys.argv:

@@ -10,8 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import regularizers, variants
-from jaxgan.config import load_variant_config
+from jaxgan import regularizers
 
 B, D = 16, 784
 
@@ -94,12 +93,3 @@ def test_penalty_gradient_is_finite_at_zero_input_gradient():
     u = 3.0 * _unit(4)
     np.testing.assert_allclose(jax.grad(gp_of)(u), 2 * (3.0 - 1.0) * u / 3.0, rtol=1e-4,
                                atol=1e-6)
-
-
-def test_wgan_gp_variant_uses_the_penalty():
-    config = load_variant_config("wgan_gp")
-    comp = variants.build(config)
-    assert comp.regularizers == ((config.gp_weight, regularizers.gradient_penalty),)
-    assert config.gp_weight == 10.0
-    for name in ("vanilla", "hinge", "san"):
-        assert variants.build(load_variant_config(name)).regularizers == ()

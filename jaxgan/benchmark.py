@@ -255,7 +255,7 @@ class JaxRunner:
         self.steps_per_call = int(steps_per_call or config.steps_per_call)
         config.steps_per_call = self.steps_per_call
         self.trainer = Trainer(config, make_mesh(), len(images_u8))
-        self.data = self.trainer.put_data(images_u8)
+        self.data = self.trainer.put_data(images_u8, np.zeros(len(images_u8), np.int32))
         self.state = self.trainer.init_state()
         self.last_metrics = None
 

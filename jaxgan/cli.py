@@ -52,17 +52,20 @@ def define_config_flag(config, argv: list[str]) -> None:
     try:
         config_flags.DEFINE_config_dict("config", config, "The variant's config; --config.F=value.")
     except (AttributeError, KeyError):
-        unknown = [
-            arg
-            for arg in argv[1:]
-            if arg.lstrip("-").startswith("config.")
-            and arg.lstrip("-")[len("config.") :].partition("=")[0].split(".")[0] not in config
-        ]
-        what = unknown[0] if unknown else "a --config.<field> flag"
-        print(
-            f"error: {what}: no such config field; fields: {', '.join(sorted(config))}",
-            file=sys.stderr,
-        )
+        for arg in argv[1:]:
+            name = arg.lstrip("-")
+            if not name.startswith("config."):
+                continue
+            node, path = config, []
+            for part in name[len("config.") :].partition("=")[0].split("."):
+                if not hasattr(node, "keys") or part not in node:
+                    where = f"config.{'.'.join(path)}" if path else "config"
+                    fields = ", ".join(sorted(node.keys())) if hasattr(node, "keys") else "none"
+                    print(f"error: {arg}: no such config field; fields of {where}: {fields}",
+                          file=sys.stderr)
+                    sys.exit(1)
+                node, path = node[part], [*path, part]
+        print("error: a --config.<field> flag names no config field", file=sys.stderr)
         sys.exit(1)
 
 

@@ -348,5 +348,6 @@ def test_a_workdir_saved_before_a_field_existed_resumes(three_checkpoints, small
     saved = json.loads((three_checkpoints / "config.json").read_text())
     del saved["nets"]["d_hidden"], saved["objective"]
     (three_checkpoints / "config.json").write_text(json.dumps(saved))
-    state = jax.device_get(train_and_evaluate(_config(small_mnist, 2 * N), three_checkpoints, False))
+    state = train_and_evaluate(_config(small_mnist, 2 * N), three_checkpoints, False)
+    state = jax.device_get(state)
     chex.assert_trees_all_equal(state, runs[1])

@@ -23,7 +23,7 @@ def run(script, *args):
     )
 
 
-@pytest.mark.parametrize("variant", ["vanilla", "wgan_gp", "hinge", "san"])
+@pytest.mark.parametrize("variant", ["vanilla", "wgan_gp", "hinge", "san", "clustergan"])
 def test_train_then_sample(tmp_path, variant, small_mnist):
     workdir = tmp_path / variant
     r = run("train.py", f"--variant={variant}", f"--workdir={workdir}", f"--data_dir={small_mnist}",
@@ -31,7 +31,7 @@ def test_train_then_sample(tmp_path, variant, small_mnist):
             "--latent_dim=32")
     assert r.returncode == 0, r.stderr[-2000:]
     config = json.loads((workdir / "config.json").read_text())
-    assert config["variant"] == variant and config["latent_dim"] == 32
+    assert config["variant"] == variant and config["prior"]["latent_dim"] == 32
     rows = [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert [row["step"] for row in rows] == [5, 10, 15, 20, 25, 30]
     assert all(np.isfinite(row["d_loss"]) and np.isfinite(row["g_loss"]) for row in rows)
@@ -55,14 +55,14 @@ def test_train_then_sample(tmp_path, variant, small_mnist):
 
 def test_clear_errors(tmp_path):
     r = run("train.py", "--variant=nope")
-    assert r.returncode != 0 and "valid: hinge, san, vanilla, wgan_gp" in r.stderr
+    assert r.returncode != 0 and "valid: clustergan, gmgan_dynamic," in r.stderr
     assert "Traceback" not in r.stderr
     r = run("train.py", f"--data_dir={tmp_path}", f"--workdir={tmp_path / 'w'}", "--num_steps=1")
     assert r.returncode == 1 and "--data_dir" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "w").exists()  # a run that could not start leaves no workdir
     r = run("sample.py", f"--workdir={tmp_path / 'missing'}")
     assert r.returncode == 1 and "config.json" in r.stderr and "Traceback" not in r.stderr
-    r = run("train.py", "-variant=san", "--batch_size=0", "--config.san_loss=bce",
+    r = run("train.py", "-variant=san", "--batch_size=0", "--config.objective.loss=bce",
             f"--workdir={tmp_path / 'w0'}")
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert "batch_size=0 (must be an integer >= 1)" in r.stderr
@@ -70,8 +70,9 @@ def test_clear_errors(tmp_path):
     r = run("train.py", f"--workdir={tmp_path / 'a_file'}", "--num_steps=1")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert f"--workdir={tmp_path / 'a_file'} is a file" in r.stderr
-    r = run("train.py", "--variant=san", "--config.san_loss=lsgan", f"--workdir={tmp_path / 'w1'}")
-    assert r.returncode == 1 and "'lsgan'; valid: bce, hinge" in r.stderr
+    r = run("train.py", "--variant=san", "--config.objective.loss=lsgan",
+            f"--workdir={tmp_path / 'w1'}")
+    assert r.returncode == 1 and "objective.loss='lsgan': valid: bce, hinge" in r.stderr
     assert "Traceback" not in r.stderr
 
 
@@ -88,7 +89,14 @@ def test_samples_refuse_a_folder_with_more_numbered_pngs(tmp_path):
 @pytest.mark.parametrize(
     "script, args, expected",
     [
-        ("train.py", ["--config.bogus=1"], "--config.bogus=1: no such config field; fields: b1,"),
+        ("train.py", ["--config.bogus=1"],
+         "--config.bogus=1: no such config field; fields of config: batch_size, "),
+        ("train.py", ["--config.prior.bogus=1"],
+         "--config.prior.bogus=1: no such config field; fields of config.prior: latent_dim, name,"),
+        ("train.py", ["--variant=clustergan", "--config.prior.latent_dim=5"],
+         "prior.latent_dim: 5 must exceed its one-hot part num_classes=10"),
+        ("train.py", ["--variant=gmgan_supervised", "--config.objective.num_classes=5"],
+         "objective.num_classes=5 does not match the prior's 10 components"),
         ("train.py", ["--num_steps=1", "extra"], "unexpected arguments extra"),
         ("sample.py", ["--workdir=w", "more", "args"], "unexpected arguments more args"),
     ],

@@ -1,14 +1,21 @@
-"""Draws images from a training run's latest checkpoint (for `bin/sample.py` and the evaluator)."""
+"""Draws images from a training run's latest checkpoint (for `bin/sample.py` and the evaluator),
+and encodes real images with a run's encoder (ClusterGAN's clustering and GMM sampling)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
 import numpy as np
 
-from jaxgan import checkpoint, viz
+from jaxgan import checkpoint, priors, viz
+from jaxgan.data.mnist import load_mnist
 from jaxgan.train import Trainer, has_checkpoint, load_config, make_mesh
+
+LATENTS = ("prior", "recall", "gmm")
+# "Improving recall" (latent_priors.md §1.8): active one-hot entry ~ N(1.1, 0.15²), n/K per class
+RECALL = {"active_mean": 1.1, "active_std": 0.15, "stratified": True}
 
 
 def load_run(workdir: str | Path):
@@ -28,21 +35,98 @@ def load_run(workdir: str | Path):
     return trainer, state
 
 
+def encode(trainer: Trainer, state, images_u8: np.ndarray, batch_size: int = 1000) -> dict:
+    """The run's encoder on uint8 images: {"noise": (n, d_n), "logits": (n, K)} as numpy."""
+    if "enc" not in trainer.model.nets:
+        raise ValueError(f"variant {trainer.config.variant!r} has no encoder")
+    from jaxgan.step import to_pixels
+
+    apply = jax.jit(lambda p, x: trainer.model.nets["enc"].apply(p, to_pixels(x)))
+    flat = images_u8.reshape(len(images_u8), -1)
+    parts = [jax.device_get(apply(state.params["enc"], flat[i : i + batch_size]))
+             for i in range(0, len(flat), batch_size)]
+    return {k: np.concatenate([p[k] for p in parts]) for k in ("noise", "logits")}
+
+
+def encoder_clustering(workdir: str | Path, data_dir: str | None = None) -> dict | None:
+    """Clustering quality of the run's encoder on the MNIST test set (purity, accuracy, NMI, ARI
+    for argmax ℓ and K-Means on [ẑ_n, softmax ℓ]); None for a run without an encoder."""
+    from jaxgan.eval import clustering
+
+    trainer, state = load_run(workdir)
+    if "enc" not in trainer.model.nets:
+        return None
+    images, labels = load_mnist(data_dir or trainer.config.data_dir or None, "test")
+    codes = encode(trainer, state, images)
+    return clustering.encoder_clustering(codes["noise"], codes["logits"], labels)
+
+
+def _latent_sampler(trainer: Trainer, state, latents: str, class_label: int | None,
+                    data_dir: str | None, seed: int) -> Callable:
+    """`sample(key, n) -> z` for the chosen latents (see `generate_images`)."""
+    config, prior = trainer.config, trainer.model.prior
+    if latents not in LATENTS:
+        raise ValueError(f"unknown latents {latents!r}; valid: {', '.join(LATENTS)}")
+    if class_label is not None:
+        if not prior.num_classes:
+            raise ValueError(f"--class needs a prior with labelled components; this run's prior "
+                             f"{config.prior.name!r} has none")
+        if not 0 <= class_label < prior.num_classes:
+            raise ValueError(f"--class={class_label}: the prior's components are "
+                             f"0..{prior.num_classes - 1}")
+    if latents != "prior" and config.prior.name != "one_hot_gaussian":
+        raise ValueError(f"--{latents} needs ClusterGAN's one-hot prior, not "
+                         f"{config.prior.name!r}")
+    if latents == "recall":
+        prior = priors.build(config.prior.to_dict() | RECALL)
+    if latents == "gmm":
+        from jaxgan.eval import clustering
+
+        images, _ = load_mnist(data_dir or config.data_dir or None, "test")
+        codes = encode(trainer, state, images)
+        gmm = clustering.fit_latent_gmm(codes["noise"], codes["logits"], prior.num_classes)
+        rng = np.random.default_rng(seed)
+
+        def from_gmm(key, n):
+            del key
+            if class_label is None:
+                return clustering.sample_latent_gmm(gmm, n, prior.num_classes, rng)[0]
+            # every class has one component: n of each, keep the class's
+            z, labels = clustering.sample_latent_gmm(gmm, n * prior.num_classes,
+                                                     prior.num_classes, rng)
+            return z[labels == class_label][:n]
+
+        return from_gmm
+    sample = jax.jit(prior.sample, static_argnums=2)
+    labels = None if class_label is None else np.int32(class_label)
+    return lambda key, n: sample(state.params["prior"], key, n, labels)[0]
+
+
 def generate_images(
     workdir: str | Path,
     num_samples: int,
     seed: int = 0,
     pixel_map: str = "half",
     batch_size: int = 1000,
+    class_label: int | None = None,
+    latents: str = "prior",
+    data_dir: str | None = None,
 ) -> np.ndarray:
-    """uint8 (num_samples, 28, 28) images from the latest checkpoint; same seed, same images."""
+    """uint8 (num_samples, 28, 28) images from the latest checkpoint; same seed, same images.
+
+    `latents`: "prior" (the trained prior), "recall" (ClusterGAN's improving-recall labels:
+    stratified classes, active entry ~ N(1.1, 0.15²)), "gmm" (z_n from a Gaussian mixture fitted
+    on the encoder's codes of the MNIST test images). `class_label` keeps one component.
+    """
     trainer, state = load_run(workdir)
-    sample = trainer.model.prior.sample
+    if latents == "gmm":
+        batch_size = max(num_samples, 1)  # the GMM's draw is stratified over the whole set
+    sample = _latent_sampler(trainer, state, latents, class_label, data_dir, seed)
     apply = jax.jit(trainer.model.nets["g"].apply)
     key = jax.random.PRNGKey(seed)
     out = []
     for i, start in enumerate(range(0, num_samples, batch_size)):
-        z, _ = sample(state.params["prior"], jax.random.fold_in(key, i), batch_size)
+        z = sample(jax.random.fold_in(key, i), batch_size)
         x = jax.device_get(apply(state.params["g"], z))[: num_samples - start]
         out.append(viz.to_uint8(x, pixel_map).reshape(-1, 28, 28))
     return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)

@@ -51,6 +51,31 @@ def test_train_then_sample(tmp_path, variant, small_mnist):
         assert (a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all()
     npz = np.load(out / "samples.npz")
     np.testing.assert_array_equal(npz["images"][3], np.asarray(Image.open(out / "3.png"))[..., 0])
+    if variant == "vanilla":
+        r = run("sample.py", f"--workdir={workdir}", f"--out={tmp_path / 'c'}", "--class=1")
+        assert r.returncode == 1 and "--class needs a prior with labelled components" in r.stderr
+        assert not (tmp_path / "c").exists()
+    if variant == "clustergan":
+        _clustergan_sampling_and_clustering(workdir, tmp_path)
+
+
+def _clustergan_sampling_and_clustering(workdir, tmp_path):
+    """GMM latents of one class, and the encoder's clustering scores of the test images."""
+    from jaxgan.generate import encoder_clustering, generate_images
+
+    r = run("sample.py", f"--workdir={workdir}", f"--out={tmp_path / 'gmm'}", "--num_samples=12",
+            "--latents=gmm", "--class=2", "--format=npz")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "gmm latents, class 2" in r.stdout
+    assert np.load(tmp_path / "gmm" / "samples.npz")["images"].shape == (12, 28, 28)
+    recall = generate_images(workdir, 20, latents="recall")
+    assert recall.shape == (20, 28, 28) and recall.dtype == np.uint8
+    one = generate_images(workdir, 20, class_label=4)
+    assert not np.array_equal(one, generate_images(workdir, 20, class_label=5))
+    clusters = encoder_clustering(workdir)
+    for rule in ("argmax", "kmeans"):
+        assert set(clusters[rule]) == {"purity", "accuracy", "nmi", "ari"}
+        assert 0.1 <= clusters[rule]["accuracy"] <= clusters[rule]["purity"] <= 1.0
 
 
 def test_clear_errors(tmp_path):

@@ -145,6 +145,8 @@ def resolve_saved(saved: dict) -> ml_collections.ConfigDict:
 
 
 def _merge(defaults: dict, saved: dict) -> dict:
+    if "name" in saved and saved["name"] != defaults.get("name"):
+        return saved  # another prior or objective than the variant's: its defaults do not apply
     out = dict(defaults)
     for key, value in saved.items():
         if isinstance(value, dict) and isinstance(defaults.get(key), dict):

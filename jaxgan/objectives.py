@@ -64,6 +64,12 @@ def class_ce(logits, labels):
 # ---------------------------------------------------------------- adversarial losses
 
 
+def _positive(**values):
+    for name, v in values.items():
+        if v < 0:
+            raise ValueError(f"objective.{name}={v!r}: must be >= 0")
+
+
 def adversarial(d_fn, g_fn, penalties=()) -> Objective:
     """A loss pair of D's outputs (`jaxgan.losses`) plus `(weight, penalty)` terms on D's logit."""
 
@@ -119,12 +125,6 @@ _ADVERSARIAL = {"bce": bce, "wgan_gp": wgan_gp, "hinge": hinge}
 
 
 # ---------------------------------------------------------------- latent-space objectives
-
-
-def _positive(**values):
-    for name, v in values.items():
-        if v < 0:
-            raise ValueError(f"objective.{name}={v!r}: must be >= 0")
 
 
 def _need_labels(prior: Prior, what: str, num_classes: int | None = None):

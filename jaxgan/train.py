@@ -181,14 +181,16 @@ class Trainer:
         data = {"x": samples.reshape(len(samples), -1), "y": labels.astype(np.int32)}
         return jax.device_put(data, self.replicated)
 
-    def run(self, state, data, num_steps: int):
+    def run(self, state, data, num_steps: int, frozen=None):
+        """`num_steps` steps in one dispatch; `frozen`: networks the objective reads but does not
+        train (passed as an argument, so they are neither baked into the program nor saved)."""
         if num_steps not in self._compiled:
             self._compiled[num_steps] = jax.jit(
                 make_multi_step(self.step, num_steps),
                 donate_argnums=0,
                 out_shardings=(self.replicated, self.replicated),
             )
-        return self._compiled[num_steps](state, data)
+        return self._compiled[num_steps](state, data, frozen)
 
     def generate(self, state, z):
         return self.model.nets["g"].apply(state.params["g"], z)

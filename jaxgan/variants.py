@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan import models, objectives, priors
-from jaxgan.config import load_variant_config
 
 
 class Model(NamedTuple):
@@ -87,10 +86,3 @@ def build(config, data_dim: int = models.IMAGE_DIM) -> Model:
         dims["enc"] = data_dim
     return Model(prior, nets, objective, dims)
 
-
-def build_variant(name: str) -> Model:
-    """The model of `configs/<name>.py` as it ships."""
-    try:
-        return build(load_variant_config(name))
-    except ValueError as e:
-        raise UnknownVariant(str(e)) from None

@@ -241,3 +241,19 @@ def test_a_trainable_prior_drops_in_and_learns_with_g():
     assert int(three_learned.opt_state["prior"][0].count) == 3
     assert not np.array_equal(three_fixed.params["g"]["params"]["TorchDense_0"]["kernel"],
                               three_learned.params["g"]["params"]["TorchDense_0"]["kernel"])
+
+
+def test_the_step_trains_on_flat_2d_data():
+    """Nothing is tied to MNIST: on the ring8 toy (float (n, 2) points, mode labels) G outputs 2-D
+    points, D reads them, and a few steps stay finite."""
+    from jaxgan.data.toy2d import ring8
+
+    points, modes = ring8(512)
+    config = _config("vanilla", num_steps=4)
+    config.nets = {"g_hidden": (32, 32), "d_hidden": (32, 32)}
+    config.prior.latent_dim = 4
+    trainer = Trainer(config, make_mesh(jax.devices()[:1]), len(points), data_dim=2)
+    state, metrics = trainer.run(trainer.init_state(), trainer.put_data(points, modes), 4)
+    chex.assert_tree_all_finite((state.params, metrics))
+    z, _ = trainer.model.prior.sample(state.params["prior"], jax.random.PRNGKey(0), 5)
+    chex.assert_shape(trainer.generate(state, z), (5, 2))

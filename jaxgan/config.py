@@ -136,9 +136,23 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
     return out
 
 
+class OldLayout(ValueError):
+    pass
+
+
 def resolve_saved(saved: dict) -> ml_collections.ConfigDict:
     """A saved config.json with every field its variant's config has gained since filled in from
-    today's defaults, so a run saved before a field existed resumes and samples as it was."""
+    today's defaults, so a run saved before a field existed resumes and samples as it was.
+
+    Raises OldLayout for a run saved before the config had subtrees (its checkpoints hold the old
+    state layout too, so it cannot be resumed or sampled by this version).
+    """
+    if "prior" not in saved and ("latent_dim" in saved or "lr_g" in saved):
+        raise OldLayout(
+            "this run was saved by jaxgan before its configs had subtrees (prior, objective, "
+            "optim): its config and checkpoints use the old layout, which this version cannot "
+            "read; sample it with jaxgan at commit c586278 or train it again"
+        )
     current = load_variant_config(saved.get("variant", "vanilla")).to_dict()
     merged = _merge(current, saved)
     return ml_collections.ConfigDict(merged)
@@ -164,6 +178,8 @@ def mismatches(saved: dict, current: dict) -> list[str]:
     """
     try:
         saved = resolve_saved(saved).to_dict()
+    except OldLayout:
+        raise
     except ValueError:  # a variant that no longer exists: compare as saved
         pass
     a, b = flatten(saved), flatten(current)

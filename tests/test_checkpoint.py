@@ -373,3 +373,17 @@ def test_resume_is_bit_identical_with_an_encoder_and_a_learned_prior(small_mnist
     for name in ("enc", "prior"):  # both trained, not just carried
         assert not np.array_equal(jax.tree.leaves(fresh.params[name])[0],
                                   jax.tree.leaves(straight.params[name])[0]), name
+
+
+def test_a_workdir_of_the_old_flat_layout_is_one_line(three_checkpoints, small_mnist):
+    from jaxgan.config import OldLayout
+    from jaxgan.generate import load_run
+
+    flat = {"variant": "vanilla", "latent_dim": 100, "lr_g": 2e-4, "lr_d": 2e-4}
+    (three_checkpoints / "config.json").write_text(json.dumps(flat))
+    config = _config(small_mnist, 2 * N)
+    for action in (lambda: train_and_evaluate(config, three_checkpoints, False),
+                   lambda: load_run(three_checkpoints)):
+        with pytest.raises(OldLayout, match="before its configs had subtrees"):
+            action()
+    assert json.loads((three_checkpoints / "config.json").read_text()) == flat

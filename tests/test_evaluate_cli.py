@@ -228,7 +228,11 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
         return images[seed : seed + num_samples]
 
     monkeypatch.setitem(
-        sys.modules, "jaxgan.generate", types.SimpleNamespace(generate_images=generate_images)
+        sys.modules,
+        "jaxgan.generate",
+        types.SimpleNamespace(
+            generate_images=generate_images, encoder_clustering=lambda workdir, data_dir: None
+        ),
     )
     reference = tmp_path / "reference.npz"
     np.savez(reference, images=images[:500])

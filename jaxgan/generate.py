@@ -61,6 +61,37 @@ def encoder_clustering(workdir: str | Path, data_dir: str | None = None) -> dict
     return clustering.encoder_clustering(codes["noise"], codes["logits"], labels)
 
 
+def component_agreement(workdir: str | Path, per_component: int = 1000, seed: int = 0):
+    """How the prior's labelled components map to the digits the project's classifier sees in
+    G's samples: `{"digit_accuracy": P(classifier says k | component k), "matched_accuracy": the
+    same after the best one-to-one map of components to digits}`; None for unlabelled priors.
+
+    The first is the supervised GM-GANs' conditional accuracy; the second suits ClusterGAN and the
+    unsupervised mixtures, whose component k need not be digit k.
+    """
+    from jaxgan.eval import classifier, clustering
+
+    trainer, state = load_run(workdir)
+    k = trainer.model.prior.num_classes
+    if not k:
+        return None
+    apply = jax.jit(trainer.model.nets["g"].apply)
+    key = jax.random.PRNGKey(seed)
+    images, components = [], []
+    for c in range(k):
+        z = _latent_sampler(trainer, state, "prior", c, None, seed)(
+            jax.random.fold_in(key, c), per_component
+        )
+        images.append(viz.to_uint8(jax.device_get(apply(state.params["g"], z))).reshape(-1, 28, 28))
+        components.append(np.full(per_component, c))
+    _, logits = classifier.classify(classifier.load_params(), np.concatenate(images))
+    digits, components = np.argmax(logits, 1), np.concatenate(components)
+    return {
+        "digit_accuracy": float(np.mean(digits == components)),
+        "matched_accuracy": clustering.hungarian_accuracy(components, digits),
+    }
+
+
 def _latent_sampler(trainer: Trainer, state, latents: str, class_label: int | None,
                     data_dir: str | None, seed: int) -> Callable:
     """`sample(key, n) -> z` for the chosen latents (see `generate_images`)."""

@@ -55,13 +55,16 @@ def test_train_then_sample(tmp_path, variant, small_mnist):
         r = run("sample.py", f"--workdir={workdir}", f"--out={tmp_path / 'c'}", "--class=1")
         assert r.returncode == 1 and "--class needs a prior with labelled components" in r.stderr
         assert not (tmp_path / "c").exists()
+        from jaxgan.generate import component_agreement
+
+        assert component_agreement(workdir, per_component=5) is None
     if variant == "clustergan":
         _clustergan_sampling_and_clustering(workdir, tmp_path)
 
 
 def _clustergan_sampling_and_clustering(workdir, tmp_path):
     """GMM latents of one class, and the encoder's clustering scores of the test images."""
-    from jaxgan.generate import encoder_clustering, generate_images
+    from jaxgan.generate import component_agreement, encoder_clustering, generate_images
 
     r = run("sample.py", f"--workdir={workdir}", f"--out={tmp_path / 'gmm'}", "--num_samples=12",
             "--latents=gmm", "--class=2", "--format=npz")
@@ -76,6 +79,9 @@ def _clustergan_sampling_and_clustering(workdir, tmp_path):
     for rule in ("argmax", "kmeans"):
         assert set(clusters[rule]) == {"purity", "accuracy", "nmi", "ari"}
         assert 0.1 <= clusters[rule]["accuracy"] <= clusters[rule]["purity"] <= 1.0
+    agree = component_agreement(workdir, per_component=20)
+    assert 0.0 <= agree["digit_accuracy"] <= agree["matched_accuracy"] <= 1.0
+    assert agree["matched_accuracy"] >= 0.1  # a one-to-one map always recovers at least 1/10
 
 
 def test_clear_errors(tmp_path):

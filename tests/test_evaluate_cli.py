@@ -231,7 +231,9 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
         sys.modules,
         "jaxgan.generate",
         types.SimpleNamespace(
-            generate_images=generate_images, encoder_clustering=lambda workdir, data_dir: None
+            generate_images=generate_images,
+            encoder_clustering=lambda workdir, data_dir: None,
+            component_agreement=lambda workdir, seed: None,
         ),
     )
     reference = tmp_path / "reference.npz"

@@ -4,12 +4,26 @@
 * `full_mnist`: the whole of MNIST from `$JAXGAN_DATA_DIR`. Unset: the tests that need it skip,
   saying so. Set but missing files: they fail, so CI (which sets it) cannot pass for nothing;
 * `shared_fixture(name)`: `tests/fixtures/name`, the reference values of pytorch-fid and prdc.
+
+Compiled XLA programs are cached on disk for the session (a fresh temporary folder, shared with
+the CLI subprocesses through the environment): many tests build the same step in new processes or
+new Trainers, and a cache hit runs the very executable the first compile produced.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
+
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:  # before jax is imported anywhere
+    _CACHE = tempfile.mkdtemp(prefix="jaxgan-test-xla-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+else:
+    _CACHE = None
 
 import pytest
 
@@ -56,3 +70,8 @@ def shared_fixture():
         return p
 
     return path
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _CACHE:
+        shutil.rmtree(_CACHE, ignore_errors=True)

@@ -37,6 +37,7 @@ import numpy as np  # noqa: E402
 from jaxgan.config import load_variant_config  # noqa: E402
 from jaxgan.train import Trainer, make_mesh  # noqa: E402
 
+NARROW = {"g_hidden": (64, 128), "d_hidden": (128, 64), "enc_hidden": (128, 64)}
 VARIANTS = ("vanilla", "wgan_gp", "hinge", "san", "clustergan", "gmgan_supervised")
 
 
@@ -74,6 +75,9 @@ def main() -> int:
     parser.add_argument("--tol", type=float, default=1e-5)
     parser.add_argument("--max_fraction", type=float, default=1e-2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--narrow", default="",
+                        help="variants to run on narrow networks (sharding does not depend on "
+                             "widths; it keeps the check fast)")
     args = parser.parse_args()
 
     devices = jax.devices()
@@ -86,6 +90,8 @@ def main() -> int:
     for name in args.variants.split(","):
         config = load_variant_config(name)
         config.batch_size = 64
+        if name in args.narrow.split(","):
+            config.nets = NARROW
         one = train(config, devices[:1], images, args.steps)
         four = train(config, devices, images, args.steps)
         if int(one.step) != args.steps or int(four.step) != args.steps:

@@ -361,6 +361,7 @@ def test_resume_is_bit_identical_with_an_encoder_and_a_learned_prior(small_mnist
         c = _config(small_mnist, steps, variant="mmgan", steps_per_call=2, checkpoint_every=2)
         c.prior = {"name": "gaussian_mixture", "latent_dim": 16, "num_components": 10,
                    "mean_range": 1.0, "sigma": 0.5, "dynamic": True}
+        c.nets = {"g_hidden": (64, 128), "d_hidden": (128, 64), "enc_hidden": (128, 64)}
         return c
 
     straight = jax.device_get(train_and_evaluate(config(4), tmp_path / "a", False))

@@ -23,12 +23,19 @@ def run(script, *args):
     )
 
 
-@pytest.mark.parametrize("variant", ["vanilla", "wgan_gp", "hinge", "san", "clustergan"])
+# the CLI path is the same for every variant; these cover the plain D, the SAN head, and an encoder
+# with 5 critic steps and a labelled prior (on narrow networks). tests/test_pinned_bits.py trains
+# wgan_gp and hinge through the same Trainer.
+NARROW = ("--config.nets.g_hidden=(64,128)", "--config.nets.d_hidden=(128,64)",
+          "--config.nets.enc_hidden=(128,64)")
+
+
+@pytest.mark.parametrize("variant", ["vanilla", "san", "clustergan"])
 def test_train_then_sample(tmp_path, variant, small_mnist):
     workdir = tmp_path / variant
     r = run("train.py", f"--variant={variant}", f"--workdir={workdir}", f"--data_dir={small_mnist}",
             "--num_steps=30", "--config.steps_per_call=10", "--config.log_every=5",
-            "--latent_dim=32")
+            "--latent_dim=32", *(NARROW if variant == "clustergan" else ()))
     assert r.returncode == 0, r.stderr[-2000:]
     config = json.loads((workdir / "config.json").read_text())
     assert config["variant"] == variant and config["prior"]["latent_dim"] == 32
@@ -71,10 +78,8 @@ def _clustergan_sampling_and_clustering(workdir, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "gmm latents, class 2" in r.stdout
     assert np.load(tmp_path / "gmm" / "samples.npz")["images"].shape == (12, 28, 28)
-    recall = generate_images(workdir, 20, latents="recall")
+    recall = generate_images(workdir, 20, latents="recall", class_label=4)
     assert recall.shape == (20, 28, 28) and recall.dtype == np.uint8
-    one = generate_images(workdir, 20, class_label=4)
-    assert not np.array_equal(one, generate_images(workdir, 20, class_label=5))
     clusters = encoder_clustering(workdir)
     for rule in ("argmax", "kmeans"):
         assert set(clusters[rule]) == {"purity", "accuracy", "nmi", "ari"}

@@ -9,12 +9,11 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 import scipy.special
 
 from jaxgan import losses, objectives, priors, regularizers, variants
-from jaxgan.config import load_variant_config, variant_names
+from jaxgan.config import load_variant_config
 from jaxgan.objectives import Context
 from jaxgan.step import Batch, d_update, g_update
 from jaxgan.train import optimizers
@@ -46,7 +45,10 @@ def _context(model, params, batch, seed=2):
     return Context(params, model.apply, batch.x, batch.y, fake, z, aux, jax.random.PRNGKey(3))
 
 
-@pytest.mark.parametrize("name", variant_names())
+# one variant per objective (hinge, wgan_gp: the identity tests below; the unsupervised mixtures
+# share vanilla's objective)
+@pytest.mark.parametrize("name", ["vanilla", "san", "clustergan", "gmgan_supervised",
+                                  "gmgan_wgangp", "mmgan"])
 def test_every_variant_losses_are_finite_scalars(name):
     _, model, params, batch = _setup(name)
     ctx = _context(model, params, batch)
@@ -137,7 +139,6 @@ def _changed(a, b):
         ("clustergan", {"g", "enc"}, {"d", "prior"}),
         ("gmgan_static", {"g"}, {"d", "prior"}),
         ("gmgan_dynamic", {"g", "prior"}, {"d"}),
-        ("mmgan", {"g", "enc"}, {"d", "prior"}),
     ],
 )
 def test_g_update_trains_exactly_its_networks(name, trained, fixed):
@@ -159,18 +160,6 @@ def test_g_update_trains_exactly_its_networks(name, trained, fixed):
     d_params, _, _ = d_update(model, opt["d"], params, opt_state["d"], batch,
                               jax.random.PRNGKey(6), frozen)
     assert _changed(params["d"], d_params)
-
-
-def test_encoder_and_dynamic_prior_gradients_are_nonzero():
-    for name, net in (("clustergan", "enc"), ("gmgan_dynamic", "prior"),
-                      ("gmgan_supervised", "prior")):
-        _, model, params, batch = _setup(name)
-
-        def loss(p, model=model, params=params, batch=batch):
-            return model.objective.g_loss(_context(model, params | p, batch))[0]
-
-        grads = jax.grad(loss)({net: params[net]})
-        assert optax.tree.norm(grads) > 0, name
 
 
 @pytest.mark.parametrize(

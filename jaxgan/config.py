@@ -33,9 +33,15 @@ RUN_FIELDS = frozenset(
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
-def adam(lr: float, b1: float = 0.9, b2: float = 0.999, weight_decay: float = 0.0) -> dict:
-    """One network's optimiser settings; `weight_decay` is PyTorch's coupled L2."""
-    return {"lr": lr, "b1": b1, "b2": b2, "weight_decay": weight_decay}
+def adam(lr: float, b1: float = 0.9, b2: float = 0.999, weight_decay: float = 0.0, **more) -> dict:
+    """One network's Adam settings (`jaxgan.optim`); `weight_decay` is PyTorch's coupled L2;
+    `more`: `eps_root`, `clip`."""
+    return {"lr": lr, "b1": b1, "b2": b2, "weight_decay": weight_decay, **more}
+
+
+def rmsprop(lr: float, decay: float = 0.99, clip: float = 0.0) -> dict:
+    """One network's RMSprop settings (PyTorch's defaults); `clip` > 0 clips every weight."""
+    return {"name": "rmsprop", "lr": lr, "decay": decay, "weight_decay": 0.0, "clip": clip}
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -43,6 +49,7 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.variant = "vanilla"
     c.seed = 0
+    c.dataset = "mnist"  # or a 2-D toy, "ring8", "grid25" (`jaxgan.datasets`)
     c.data_dir = ""
     c.batch_size = 64
     c.n_critic = 1  # D updates per G update
@@ -100,7 +107,7 @@ _CONCERNS = ("prior", "objective", "nets", "optim")
 def validate(config) -> None:
     """Raises ValueError naming every loop field whose value no run can use, and what it must be;
     the subtrees are checked by the code that builds them."""
-    top = set(_VALID) | {"variant", "seed", "data_dir"} | set(_CONCERNS)
+    top = set(_VALID) | {"variant", "seed", "dataset", "data_dir"} | set(_CONCERNS)
     unknown = sorted(set(config) - top)
     if unknown:
         raise ValueError(

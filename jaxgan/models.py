@@ -49,26 +49,33 @@ def _mlp(x, widths):
 
 
 class Generator(nn.Module):
-    """z (B, latent_dim) -> (B, out_dim) in [-1, 1]: hidden LeakyReLU(0.2) layers, tanh."""
+    """z (B, latent_dim) -> (B, out_dim) in [-s, s]: hidden LeakyReLU(0.2) layers, s·tanh
+    (s = `out_scale`, 1 for images; larger for the 2-D toys, whose modes lie beyond ±1)."""
 
     hidden: tuple[int, ...] = G_HIDDEN
     out_dim: int = IMAGE_DIM
+    out_scale: float = 1.0
 
     @nn.compact
     def __call__(self, z):
-        return jnp.tanh(TorchDense(self.out_dim)(_mlp(z, self.hidden)))
+        out = jnp.tanh(TorchDense(self.out_dim)(_mlp(z, self.hidden)))
+        return out if self.out_scale == 1.0 else self.out_scale * out
 
 
 class Discriminator(nn.Module):
-    """x (B, in) -> {"logit": (B,)} (one output) or {"logits": (B, num_outputs)}; LeakyReLU(0.2)."""
+    """x (B, in) -> {"logit": (B,)} (one output) or {"logits": (B, num_outputs)}, and the last
+    hidden layer's `"features"` (feature matching); LeakyReLU(0.2)."""
 
     hidden: tuple[int, ...] = D_HIDDEN
     num_outputs: int = 1
 
     @nn.compact
     def __call__(self, x):
-        out = TorchDense(self.num_outputs)(_mlp(x, self.hidden))
-        return {"logit": out[:, 0]} if self.num_outputs == 1 else {"logits": out}
+        dense = TorchDense(self.num_outputs)  # built first: its name stays TorchDense_0
+        h = _mlp(x, self.hidden)
+        out = dense(h)
+        head = {"logit": out[:, 0]} if self.num_outputs == 1 else {"logits": out}
+        return head | {"features": h}
 
 
 class SANDiscriminator(nn.Module):
@@ -89,6 +96,7 @@ class SANDiscriminator(nn.Module):
         direction = w / scale
         h_tilde = h * scale
         return {
+            "features": h,
             "logit": h_tilde @ direction,
             "fun": h_tilde @ jax.lax.stop_gradient(direction),
             "dir": jax.lax.stop_gradient(h_tilde) @ direction,
@@ -115,6 +123,10 @@ class Encoder(nn.Module):
 def check_widths(nets) -> None:
     """`config.nets` must hold tuples of positive widths; one line naming the field otherwise."""
     for name, widths in nets.items():
+        if name == "g_out_scale":
+            if not (isinstance(widths, (int, float)) and widths > 0):
+                raise ValueError(f"nets.g_out_scale={widths!r}: must be > 0")
+            continue
         ok = isinstance(widths, (tuple, list)) and all(
             isinstance(w, int) and w >= 1 for w in widths
         )

@@ -13,3 +13,10 @@ def gradient_penalty(d, real, fake, key):
     grads = jax.grad(lambda x: jnp.sum(d(x)))(x_hat)
     norms = jnp.sqrt(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=-1) + 1e-12)
     return jnp.mean((norms - 1.0) ** 2)
+
+
+def r1_penalty(d, real, fake, key):
+    """R1: mean_i ‖∇_x d(x_i)‖² on the real batch (the objective weights it by γ/2)."""
+    del fake, key
+    grads = jax.grad(lambda x: jnp.sum(d(x)))(real)
+    return jnp.mean(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=-1))

@@ -56,10 +56,16 @@ def d_update(
     z, aux = model.prior.sample(params["prior"], k_z, batch.x.shape[0])
     z = shard(z)
     fake = jax.lax.stop_gradient(model.nets["g"].apply(params["g"], z))
+    return d_update_on(model, opt, params, opt_state, batch, fake, z, aux, k_loss, frozen)
+
+
+def d_update_on(model, opt, params, opt_state, batch, fake, z, aux, key, frozen=None):
+    """One D step on given fakes; differentiable in them (and so in G) when they are not
+    constants, which is what the unrolled GAN's G loss needs."""
 
     def loss_fn(d_params):
         ctx = Context(params | {"d": d_params}, model.apply, batch.x, batch.y, fake, z, aux,
-                      k_loss, frozen)
+                      key, frozen)
         return model.objective.d_loss(ctx)
 
     (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(params["d"])
@@ -87,8 +93,15 @@ def g_update(
         z, aux = model.prior.sample(p["prior"], key, batch.x.shape[0])
         z = shard(z)
         fake = model.nets["g"].apply(p["g"], z)
+
+        def d_step(d_params, d_opt_state, k):  # for objectives that look ahead (unrolled)
+            d_params, d_opt_state, _ = d_update_on(
+                model, opt["d"], p | {"d": d_params}, d_opt_state, batch, fake, z, aux, k, frozen
+            )
+            return d_params, d_opt_state
+
         ctx = Context(p, model.apply, batch.x, batch.y, fake, z, aux, jax.random.fold_in(key, 1),
-                      frozen)
+                      frozen, d_step, opt_state["d"])
         return model.objective.g_loss(ctx)
 
     (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(

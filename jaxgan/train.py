@@ -10,15 +10,13 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm import tqdm
 
-from jaxgan import checkpoint, variants, viz
+from jaxgan import checkpoint, datasets, frozen, variants, viz
 from jaxgan.config import flatten, load_variant_config, mismatches, resolve_saved, to_json, validate
-from jaxgan.data.mnist import load_mnist
-from jaxgan.models import IMAGE_DIM
+from jaxgan.optim import optimizers
 from jaxgan.state import TrainState
 from jaxgan.step import make_multi_step, make_step
 from jaxgan.variants import Model
@@ -37,51 +35,6 @@ class ConfigMismatch(ValueError):
 
 def make_mesh(devices=None) -> Mesh:
     return Mesh(np.asarray(devices or jax.devices()), ("data",))
-
-
-_OPTIM_FIELDS = {"lr": (lambda v: v > 0, "> 0"), "b1": (lambda v: 0 <= v < 1, "in [0, 1)"),
-                 "b2": (lambda v: 0 <= v < 1, "in [0, 1)"),
-                 "weight_decay": (lambda v: v >= 0, ">= 0")}
-
-
-def optimizers(config, num_images: int, names=("g", "d", "prior")) -> dict:
-    """Adam for each trained network `name`, from `config.optim.<name>`.
-
-    `weight_decay` > 0 adds PyTorch's coupled L2 before Adam. With `optim.lr_halve_epoch` = E > 0
-    every rate halves once the first E data epochs are done (the teams' WGAN-GP recipe): D's from
-    its update on epoch E + 1's first batch, the others' from the first G step after the one that
-    completes epoch E.
-    """
-    optim = config.optim
-    halve = optim.get("lr_halve_epoch", 0)
-    if halve < 0:
-        raise ValueError(f"optim.lr_halve_epoch={halve}: must be an integer >= 0 (0: constant)")
-    d_halve = halve * (num_images // config.batch_size)
-    g_halve = -(-d_halve // config.n_critic)
-
-    def adam(name):
-        if name not in optim:
-            raise ValueError(f"optim.{name}: missing; this variant trains {', '.join(names)}")
-        fields = dict(optim[name])
-        unknown = sorted(set(fields) - set(_OPTIM_FIELDS))
-        if unknown:
-            raise ValueError(f"optim.{name}.{unknown[0]}: no such field; valid: "
-                             f"{', '.join(_OPTIM_FIELDS)}")
-        for field, (ok, what) in _OPTIM_FIELDS.items():
-            if field not in fields:
-                raise ValueError(f"optim.{name}.{field}: missing")
-            if not ok(fields[field]):
-                raise ValueError(f"optim.{name}.{field}={fields[field]!r}: must be {what}")
-        lr = fields["lr"]
-        at = d_halve if name == "d" else g_halve
-        if at:
-            lr = optax.piecewise_constant_schedule(lr, {at: 0.5})
-        tx = optax.adam(lr, b1=fields["b1"], b2=fields["b2"], eps=1e-8)
-        if fields["weight_decay"]:
-            tx = optax.chain(optax.add_decayed_weights(fields["weight_decay"]), tx)
-        return tx
-
-    return {name: adam(name) for name in names}
 
 
 def create_state(config, model: Model, opt: dict, num_images: int) -> TrainState:
@@ -152,14 +105,17 @@ def check_workdir_config(config, workdir: Path) -> None:
 class Trainer:
     """Everything compiled for one config: `run(state, k) -> (state, metrics)` with k steps."""
 
-    def __init__(self, config, mesh: Mesh, num_images: int, data_dim: int = IMAGE_DIM):
+    def __init__(self, config, mesh: Mesh, num_images: int, data_dim: int | None = None):
         self.config, self.mesh = config, mesh
+        if data_dim is None:
+            data_dim = datasets.get(config.get("dataset", "mnist")).data_dim
         n_dev = mesh.devices.size
         if config.batch_size % n_dev:
             raise ValueError(
                 f"--batch_size={config.batch_size} must be a multiple of the {n_dev} devices"
             )
         self.model = variants.build(config, data_dim)
+        self.frozen = frozen.load(self.model.objective.frozen, data_dim)
         self.opt = optimizers(config, num_images, self.model.trained)
         self.step = make_step(self.model, self.opt, config.batch_size, config.n_critic, mesh)
         self.replicated = NamedSharding(mesh, P())
@@ -182,8 +138,10 @@ class Trainer:
         return jax.device_put(data, self.replicated)
 
     def run(self, state, data, num_steps: int, frozen=None):
-        """`num_steps` steps in one dispatch; `frozen`: networks the objective reads but does not
-        train (passed as an argument, so they are neither baked into the program nor saved)."""
+        """`num_steps` steps in one dispatch; `frozen` (default: the objective's own): networks
+        the objective reads but does not train (passed as an argument, so they are neither baked
+        into the program nor saved)."""
+        frozen = self.frozen if frozen is None else frozen
         if num_steps not in self._compiled:
             self._compiled[num_steps] = jax.jit(
                 make_multi_step(self.step, num_steps),
@@ -201,7 +159,8 @@ class Trainer:
 
 def _grid(trainer: Trainer, state, key, n: int, path: Path) -> None:
     z, _ = trainer.model.prior.sample(state.params["prior"], key, n)
-    viz.save_grid(viz.to_uint8(jax.device_get(trainer.generate(state, z))), path)
+    dataset = datasets.get(trainer.config.dataset)
+    dataset.preview(jax.device_get(trainer.generate(state, z)), path)
 
 
 def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> TrainState:
@@ -216,10 +175,11 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     if workdir.exists() and not workdir.is_dir():
         raise ValueError(f"--workdir={workdir} is a file, not a folder")
     check_workdir_config(config, workdir)
-    images, labels = load_mnist(config.data_dir or None, "train")
+    dataset = datasets.get(config.dataset)
+    images, labels = dataset.load(config.data_dir or None, "train")
     if config.batch_size > len(images):
         raise ValueError(f"--batch_size={config.batch_size} exceeds the {len(images)} images")
-    trainer = Trainer(config, make_mesh(), len(images))
+    trainer = Trainer(config, make_mesh(), len(images), dataset.data_dim)
     data = trainer.put_data(images, labels)
     # only now: a run that cannot start leaves no workdir behind
     workdir.mkdir(parents=True, exist_ok=True)

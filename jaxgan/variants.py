@@ -66,14 +66,14 @@ def build(config, data_dim: int = models.IMAGE_DIM) -> Model:
     prior = priors.build(config.prior)
     objective = objectives.build(config.objective, prior)
     nets_cfg = config.nets.to_dict() if hasattr(config.nets, "to_dict") else dict(config.nets)
-    valid = {"g_hidden", "d_hidden", "enc_hidden"}
+    valid = {"g_hidden", "d_hidden", "enc_hidden", "g_out_scale"}
     unknown = sorted(set(nets_cfg) - valid)
     if unknown:
         raise ValueError(f"nets.{unknown[0]}: no such field; valid: {', '.join(sorted(valid))}")
     models.check_widths(nets_cfg)
     g_hidden = tuple(nets_cfg.get("g_hidden", models.G_HIDDEN))
     d_hidden = tuple(nets_cfg.get("d_hidden", models.D_HIDDEN))
-    nets = {"g": models.Generator(g_hidden, data_dim)}
+    nets = {"g": models.Generator(g_hidden, data_dim, float(nets_cfg.get("g_out_scale", 1.0)))}
     if objective.san:
         nets["d"] = models.SANDiscriminator(d_hidden)
     else:

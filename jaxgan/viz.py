@@ -63,3 +63,22 @@ def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
     fig.tight_layout()
     fig.savefig(out_path, dpi=100)
     plt.close(fig)
+
+
+def scatter_modes(points, centres, path: str | Path, title: str = "", max_points: int = 5000):
+    """A scatter plot of 2-D samples (the first `max_points`) over the toy's mode centres."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points, centres = np.asarray(points)[:max_points], np.asarray(centres)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, label=f"{len(points)} samples")
+    ax.scatter(centres[:, 0], centres[:, 1], s=40, marker="x", c="red", label="modes")
+    ax.set(title=title, aspect="equal")
+    ax.legend(loc="upper right", fontsize=8)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -66,15 +66,16 @@ def test_generator_shapes_dtype_range(g_params):
 
 def test_discriminator_shapes_dtype(d_params):
     out = jax.jit(models.Discriminator().apply)(d_params, _images())
-    assert set(out) == {"logit"}
+    assert set(out) == {"logit", "features"}
     chex.assert_shape(out["logit"], (B,))
+    chex.assert_shape(out["features"], (B, models.D_HIDDEN[-1]))
     chex.assert_type(out["logit"], jnp.float32)
     chex.assert_tree_all_finite(out)
 
 
 def test_san_discriminator_outputs_equal_in_value(san_params):
     out = jax.jit(models.SANDiscriminator().apply)(san_params, _images())
-    assert set(out) == {"logit", "fun", "dir"}
+    assert set(out) == {"logit", "fun", "dir", "features"}
     chex.assert_shape([out["logit"], out["fun"], out["dir"]], (B,))
     chex.assert_type([out["logit"], out["fun"], out["dir"]], jnp.float32)
     chex.assert_tree_all_finite(out)

@@ -1,130 +1,15 @@
-"""Objectives: what D and G (with the networks G's loss trains) minimise, as pure functions.
-
-An objective is `d_loss(ctx)` and `g_loss(ctx)`, each returning `(loss, metrics)`, over one
-`Context`: the parameters of every network (the one being differentiated included), the real batch
-with its labels, the fakes with the z and the prior's `aux` that made them, a key, and the frozen
-networks. It also says what networks it needs: D's outputs, an encoder, D's extra inputs.
-Penalties are loss terms composed into `d_loss`.
-"""
+"""Objectives of the latent-space variants: ClusterGAN, the supervised GM-GANs, MMGAN."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, NamedTuple
-
 import jax
 import jax.numpy as jnp
-import optax
 from jax.nn import softplus
 
-from jaxgan import losses, registry, regularizers
+from jaxgan import regularizers
+from jaxgan.objectives.adversarial import bce, wgan_gp
+from jaxgan.objectives.core import Objective, _positive, class_ce, d_real_fake
 from jaxgan.priors import Prior
-
-
-class Context(NamedTuple):
-    params: dict  # network name -> params
-    apply: dict  # network name -> fn(params, x)
-    real: jax.Array  # (B, D) in the networks' input range
-    labels: jax.Array  # (B,) int32: the real samples' classes (MNIST digits, toy modes)
-    fake: jax.Array  # (B, D) = G(z)
-    z: jax.Array
-    aux: dict  # from the prior's sample: "label", ...
-    key: jax.Array
-    frozen: Any = None  # networks the step is given, not trained or checkpointed
-
-    def net(self, name: str, x):
-        return self.apply[name](self.params[name], x)
-
-
-class Objective(NamedTuple):
-    d_loss: Callable[[Context], tuple[jax.Array, dict]]
-    g_loss: Callable[[Context], tuple[jax.Array, dict]]
-    d_outputs: int = 1
-    san: bool = False  # D has SAN's last layer
-    encoder: tuple[int, int] | None = None  # (noise_dim, num_classes) of E's outputs
-    d_extra_inputs: int = 0  # D sees [x | y] with y this wide
-    data_classes: int = 0  # > 0: D learns the real labels, which must be below this
-    realness: Callable[[dict], jax.Array] = lambda out: out["logit"]
-
-
-def d_real_fake(ctx: Context, real=None, fake=None):
-    """D's outputs on the real and fake batches, from one call on their concatenation."""
-    real = ctx.real if real is None else real
-    fake = ctx.fake if fake is None else fake
-    out = ctx.net("d", jnp.concatenate([real, fake]))
-    n = real.shape[0]
-    return jax.tree.map(lambda o: o[:n], out), jax.tree.map(lambda o: o[n:], out)
-
-
-def class_ce(logits, labels):
-    """Mean softmax cross-entropy of integer labels."""
-    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
-
-
-# ---------------------------------------------------------------- adversarial losses
-
-
-def _positive(**values):
-    for name, v in values.items():
-        if v < 0:
-            raise ValueError(f"objective.{name}={v!r}: must be >= 0")
-
-
-def adversarial(d_fn, g_fn, penalties=()) -> Objective:
-    """A loss pair of D's outputs (`jaxgan.losses`) plus `(weight, penalty)` terms on D's logit."""
-
-    def d_loss(ctx):
-        real_out, fake_out = d_real_fake(ctx)
-        loss = d_fn(real_out, fake_out)
-        logit = lambda x: ctx.net("d", x)["logit"]
-        keys = jax.random.split(ctx.key, max(len(penalties), 1))
-        for (weight, penalty), k in zip(penalties, keys, strict=False):
-            loss = loss + weight * penalty(logit, ctx.real, ctx.fake, k)
-        return loss, {
-            "real_logit": jnp.mean(real_out["logit"]),
-            "fake_logit": jnp.mean(fake_out["logit"]),
-        }
-
-    def g_loss(ctx):
-        return g_fn(ctx.net("d", ctx.fake)), {}
-
-    return Objective(d_loss, g_loss)
-
-
-def bce(prior: Prior) -> Objective:
-    """Non-saturating GAN (the course template)."""
-    return adversarial(losses.bce_d, losses.bce_g)
-
-
-def wgan_gp(prior: Prior, gp_weight: float = 10.0) -> Objective:
-    """Wasserstein critic with the gradient penalty (per-sample interpolates)."""
-    _positive(gp_weight=gp_weight)
-    return adversarial(
-        losses.wasserstein_d, losses.wasserstein_g, ((gp_weight, regularizers.gradient_penalty),)
-    )
-
-
-def hinge(prior: Prior) -> Objective:
-    return adversarial(losses.hinge_d, losses.hinge_g)
-
-
-_SAN_LOSSES = {
-    "hinge": (losses.san_hinge_d, losses.hinge_g),
-    "bce": (losses.san_bce_d, losses.bce_g),
-}
-
-
-def san(prior: Prior, loss: str = "hinge") -> Objective:
-    """SAN: D's last layer trained on the `loss` ("hinge" or "bce") and the direction separately."""
-    if loss not in _SAN_LOSSES:
-        raise ValueError(f"objective.loss={loss!r}: valid: {', '.join(sorted(_SAN_LOSSES))}")
-    return adversarial(*_SAN_LOSSES[loss])._replace(san=True)
-
-
-_ADVERSARIAL = {"bce": bce, "wgan_gp": wgan_gp, "hinge": hinge}
-
-
-# ---------------------------------------------------------------- latent-space objectives
 
 
 def _need_labels(prior: Prior, what: str, num_classes: int | None = None):
@@ -194,7 +79,8 @@ def gm_supervised(prior: Prior, num_classes: int = 10) -> Objective:
         }
 
     return Objective(
-        d_loss, g_loss, d_outputs=num_classes + 1, realness=realness, data_classes=num_classes
+        d_loss, g_loss, d_outputs=num_classes + 1, realness=realness, data_classes=num_classes,
+        calibrated=True,
     )
 
 
@@ -273,19 +159,4 @@ def mmgan(prior: Prior, alpha: float = 1.0) -> Objective:
         ce = class_ce(ctx.net("enc", ctx.fake)["logits"], ctx.aux["label"])
         return jnp.mean(softplus(-(c_f - c_r))) + alpha * ce, {"enc_ce": ce}
 
-    return Objective(d_loss, g_loss, encoder=(0, k), d_extra_inputs=k)
-
-
-OBJECTIVES: dict[str, Callable[..., Objective]] = {
-    **_ADVERSARIAL,
-    "san": san,
-    "clustergan": clustergan,
-    "gm_supervised": gm_supervised,
-    "gm_wgan_gp": gm_wgan_gp,
-    "mmgan": mmgan,
-}
-
-
-def build(fields, prior: Prior) -> Objective:
-    """The objective of a `config.objective` subtree for `prior`; a wrong field is one line."""
-    return registry.build("objective", OBJECTIVES, fields, prior=prior)
+    return Objective(d_loss, g_loss, encoder=(0, k), d_extra_inputs=k, realness=None)

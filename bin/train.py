@@ -20,6 +20,8 @@ flags.DEFINE_string("workdir", None, "Run directory (default runs/<variant>).")
 flags.DEFINE_string(
     "data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR, else ~/.cache/jaxgan/mnist)."
 )
+flags.DEFINE_enum("dataset", None, ["mnist", "ring8", "grid25"],
+                  "Training data: MNIST, or a 2-D toy (then G and D become 2-D nets of width 128).")
 flags.DEFINE_integer(
     "latent_dim", None, "Latent dimension, G's input width (config.prior.latent_dim)."
 )
@@ -35,9 +37,14 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
+    from jaxgan import datasets
     from jaxgan.train import train_and_evaluate
 
     config = FLAGS.config
+    if FLAGS.dataset:
+        explicit = {a.split("=")[0].lstrip("-")[len("config."):] for a in sys.argv
+                    if a.lstrip("-").startswith("config.")}
+        datasets.use(config, FLAGS.dataset, explicit)
     override(
         config,
         {

@@ -62,7 +62,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.grid_samples = 64
     c.prior = {"name": "gaussian", "latent_dim": 100, "std": 1.0}
     c.objective = {"name": "bce"}
-    c.nets = {"g_hidden": (256, 512, 1024), "d_hidden": (1024, 512, 256)}
+    c.nets = {"g_hidden": (256, 512, 1024), "d_hidden": (1024, 512, 256), "g_out_scale": 1.0}
     c.optim = {
         "g": adam(2e-4),
         "d": adam(2e-4),

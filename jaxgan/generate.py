@@ -9,7 +9,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxgan import checkpoint, priors, viz
+from jaxgan import checkpoint, datasets, priors, viz
 from jaxgan.data.mnist import load_mnist
 from jaxgan.train import Trainer, has_checkpoint, load_config, make_mesh
 
@@ -133,6 +133,31 @@ def _latent_sampler(trainer: Trainer, state, latents: str, class_label: int | No
     return lambda key, n: sample(state.params["prior"], key, n, labels)[0]
 
 
+def generate_raw(
+    workdir: str | Path,
+    num_samples: int,
+    seed: int = 0,
+    batch_size: int = 1000,
+    class_label: int | None = None,
+    latents: str = "prior",
+    data_dir: str | None = None,
+) -> tuple[np.ndarray, object]:
+    """(samples float (n, D) in the networks' range, the run's config) from the latest
+    checkpoint; same seed, same samples. See `generate_images` for the options."""
+    trainer, state = load_run(workdir)
+    if latents == "gmm":
+        batch_size = max(num_samples, 1)  # the GMM's draw is stratified over the whole set
+    sample = _latent_sampler(trainer, state, latents, class_label, data_dir, seed)
+    apply = jax.jit(trainer.model.nets["g"].apply)
+    key = jax.random.PRNGKey(seed)
+    out = []
+    for i, start in enumerate(range(0, num_samples, batch_size)):
+        z = sample(jax.random.fold_in(key, i), batch_size)
+        out.append(np.asarray(jax.device_get(apply(state.params["g"], z)))[: num_samples - start])
+    dim = trainer.model.input_dims["d"] - trainer.model.objective.d_extra_inputs
+    return (np.concatenate(out) if out else np.zeros((0, dim), np.float32)), trainer.config
+
+
 def generate_images(
     workdir: str | Path,
     num_samples: int,
@@ -149,15 +174,70 @@ def generate_images(
     stratified classes, active entry ~ N(1.1, 0.15²)), "gmm" (z_n from a Gaussian mixture fitted
     on the encoder's codes of the MNIST test images). `class_label` keeps one component.
     """
+    x, _ = generate_raw(workdir, num_samples, seed, batch_size, class_label, latents, data_dir)
+    return viz.to_uint8(x, pixel_map).reshape(-1, 28, 28)
+
+
+CALIBRATE = ("auto", "always", "never")
+
+
+def sample_with(
+    workdir: str | Path,
+    num_samples: int,
+    sampler: str,
+    options: dict | None = None,
+    seed: int = 0,
+    calibrate: str = "auto",
+    calibration_samples: int = 5000,
+    data_dir: str | None = None,
+) -> tuple[np.ndarray, dict]:
+    """`num_samples` samples (float (n, D), the networks' range) of a run refined by one of
+    `jaxgan.samplers.SAMPLERS`, and what it did (`critic`: how D's score became a log-ratio,
+    `attempts`, `acceptance`, `seconds`, ...).
+
+    `calibrate`: "auto" fits a logistic calibration on `calibration_samples` held-out real samples
+    (the test split) when D was not trained with BCE (every sampler reads D as a log-ratio or a
+    probability), and always for MH; "always" / "never" force it.
+    """
+    import time
+
+    from jaxgan import samplers
+    from jaxgan.step import to_inputs
+
+    if sampler not in samplers.SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; valid: {', '.join(samplers.SAMPLERS)}")
+    if calibrate not in CALIBRATE:
+        raise ValueError(f"--calibrate={calibrate!r}: valid: {', '.join(CALIBRATE)}")
+    if calibration_samples < 10:
+        raise ValueError(f"--calibration_samples={calibration_samples}: must be >= 10")
+    start = time.perf_counter()
     trainer, state = load_run(workdir)
-    if latents == "gmm":
-        batch_size = max(num_samples, 1)  # the GMM's draw is stratified over the whole set
-    sample = _latent_sampler(trainer, state, latents, class_label, data_dir, seed)
-    apply = jax.jit(trainer.model.nets["g"].apply)
+    source = samplers.source(trainer, state)
+    config = trainer.config
     key = jax.random.PRNGKey(seed)
-    out = []
-    for i, start in enumerate(range(0, num_samples, batch_size)):
-        z = sample(jax.random.fold_in(key, i), batch_size)
-        x = jax.device_get(apply(state.params["g"], z))[: num_samples - start]
-        out.append(viz.to_uint8(x, pixel_map).reshape(-1, 28, 28))
-    return np.concatenate(out) if out else np.zeros((0, 28, 28), np.uint8)
+    needs = not source.calibrated or sampler == "mh"
+    fit = calibrate == "always" or (calibrate == "auto" and needs)
+    options = dict(options or {})
+    real = None
+    if fit or sampler == "mh":
+        dataset = datasets.get(config.dataset)
+        real_raw, _ = dataset.load(data_dir or config.data_dir or None, "test")
+        real_raw = real_raw[:calibration_samples].reshape(min(len(real_raw),
+                                                              calibration_samples), -1)
+        real = np.asarray(to_inputs(real_raw))
+    critic = samplers.critic(source, real, jax.random.fold_in(key, 1), fit)
+    if sampler == "mh":
+        options["real_scores"] = np.asarray(jax.jit(critic.log_ratio)(real))
+    x, info = samplers.SAMPLERS[sampler](source, critic, jax.random.fold_in(key, 2), num_samples,
+                                         **options)
+    info = {"sampler": sampler, "critic": critic.how, **info,
+            "seconds": time.perf_counter() - start}
+    return x, info
+
+
+def to_outputs(config, x: np.ndarray, pixel_map: str = "half") -> np.ndarray:
+    """Samples in the networks' range as the dataset stores them: uint8 (n, 28, 28) digits, or
+    the toys' float (n, 2) points."""
+    if datasets.get(config.dataset).is_image:
+        return viz.to_uint8(x, pixel_map).reshape(-1, 28, 28)
+    return np.asarray(x, np.float32)

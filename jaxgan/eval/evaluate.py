@@ -319,6 +319,11 @@ def evaluate(
         raise EvaluationError(f"--num_samples must exceed {max(K_PR, K_DC)}, got {num_samples}")
     if num_reference is not None and num_reference <= max(K_PR, K_DC):
         raise EvaluationError(f"--num_reference must exceed {max(K_PR, K_DC)}, got {num_reference}")
+    from jaxgan.eval.toy import toy_points, toy_report
+
+    toy = toy_points(samples, workdir, num_samples, seed)
+    if toy is not None:
+        return toy_report(*toy) | {"seconds": time.perf_counter() - start}
     if workdir is not None and data_dir is None:
         data_dir = run_data_dir(workdir)
 

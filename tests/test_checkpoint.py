@@ -142,10 +142,10 @@ def test_run_fields_may_change_on_resume(runs, small_mnist):
 def test_unknown_variant_lists_the_valid_ones(tmp_path, small_mnist):
     config = _config(small_mnist, 1)
     config.variant = "no_such_gan"
-    with pytest.raises(UnknownVariant, match="'no_such_gan'; valid: clustergan, gmgan_dynamic"):
+    with pytest.raises(UnknownVariant, match="'no_such_gan'; valid: clustergan, feature_matching"):
         train_and_evaluate(config, tmp_path / "run", False)
     assert not (tmp_path / "run").exists()
-    with pytest.raises(ValueError, match="'no_such_gan'.*san, vanilla, wgan_gp"):
+    with pytest.raises(ValueError, match="'no_such_gan'.*san, unrolled, vanilla, wgan, wgan_gp"):
         load_variant_config("no_such_gan")
 
 

@@ -91,7 +91,7 @@ def _clustergan_sampling_and_clustering(workdir, tmp_path):
 
 def test_clear_errors(tmp_path):
     r = run("train.py", "--variant=nope")
-    assert r.returncode != 0 and "valid: clustergan, gmgan_dynamic," in r.stderr
+    assert r.returncode != 0 and "valid: clustergan, feature_matching," in r.stderr
     assert "Traceback" not in r.stderr
     r = run("train.py", f"--data_dir={tmp_path}", f"--workdir={tmp_path / 'w'}", "--num_steps=1")
     assert r.returncode == 1 and "--data_dir" in r.stderr and "Traceback" not in r.stderr

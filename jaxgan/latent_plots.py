@@ -1,0 +1,124 @@
+"""Plots of a run's latent space: t-SNE of latents and encoder codes coloured by the project's
+classifier, interpolation grids, and the precision–recall points of a run under each sampler."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxgan import viz
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _digits(images_u8: np.ndarray) -> np.ndarray:
+    from jaxgan.eval import classifier
+
+    _, logits = classifier.classify(classifier.load_params(), images_u8)
+    return np.argmax(logits, 1)
+
+
+def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.manifold import TSNE
+
+    return TSNE(n_components=2, init="pca", random_state=seed).fit_transform(x)
+
+
+def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = None) -> list[Path]:
+    """t-SNE of `num` prior latents coloured by the classifier's digit for G(z) and, for a run
+    with an encoder, of its codes [ẑ_n, ℓ] of MNIST test images coloured by the classifier's
+    digit for the image. Returns the PNGs written (`<out>_latents.png`, `<out>_encoder.png`)."""
+    from jaxgan.data.mnist import load_mnist
+    from jaxgan.generate import encode, load_run
+
+    trainer, state = load_run(workdir)
+    if not trainer.config.get("dataset", "mnist") == "mnist":
+        raise ValueError("t-SNE plots colour by the MNIST classifier: an MNIST run is needed")
+    z, _ = trainer.model.prior.sample(state.params["prior"], jax.random.PRNGKey(seed), num)
+    images = viz.to_uint8(jax.device_get(trainer.generate(state, z))).reshape(-1, 28, 28)
+    panels = [("latents", np.asarray(z), _digits(images),
+               f"t-SNE of {num} prior latents z, coloured by the classifier's digit for G(z)")]
+    if "enc" in trainer.model.nets:
+        real, _ = load_mnist(data_dir or trainer.config.data_dir or None, "test")
+        real = real[:num]
+        codes = encode(trainer, state, real)
+        x = np.concatenate([codes["noise"], jax.nn.softmax(codes["logits"])], 1)
+        panels.append(("encoder", x, _digits(real), f"t-SNE of the encoder's codes of {num} "
+                       "MNIST test images, coloured by the classifier's digit"))
+    plt, written = _plt(), []
+    for name, x, digits, title in panels:
+        y = _tsne(x, seed)
+        fig, ax = plt.subplots(figsize=(6.5, 6))
+        sc = ax.scatter(y[:, 0], y[:, 1], c=digits, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
+        fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
+        ax.set(title=title, xticks=[], yticks=[])
+        ax.title.set_fontsize(9)
+        path = Path(f"{out}_{name}.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def interpolations(workdir, out, pairs: int = 8, steps: int = 10, seed: int = 0,
+                   classes: tuple[int, int] | None = None) -> Path:
+    """A grid of G along straight lines in latent space, one pair per row: between two prior
+    draws, or (`classes` = (a, b), labelled priors) between components a and b with the same noise
+    (ClusterGAN: one one-hot label to the other)."""
+    from jaxgan.generate import load_run
+
+    trainer, state = load_run(workdir)
+    prior, params = trainer.model.prior, state.params["prior"]
+    k_a, k_b = jax.random.split(jax.random.PRNGKey(seed))
+    if classes is None:
+        z_a, z_b = prior.sample(params, k_a, pairs)[0], prior.sample(params, k_b, pairs)[0]
+    else:
+        if not prior.num_classes:
+            raise ValueError("--classes needs a prior with labelled components")
+        if not all(0 <= c < prior.num_classes for c in classes):
+            raise ValueError(f"--classes={classes}: components are 0..{prior.num_classes - 1}")
+        z_a = prior.sample(params, k_a, pairs, jnp.int32(classes[0]))[0]
+        z_b = prior.sample(params, k_a, pairs, jnp.int32(classes[1]))[0]
+    t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
+    z = ((1 - t) * z_a[:, None] + t * z_b[:, None]).reshape(pairs * steps, -1)
+    x = jax.device_get(trainer.generate(state, z))
+    if trainer.config.get("dataset", "mnist") != "mnist":
+        raise ValueError("interpolation grids show digits: an MNIST run is needed")
+    path = Path(f"{out}.png")
+    viz.save_grid(viz.to_uint8(x).reshape(-1, 28, 28), path, nrow=steps)
+    return path
+
+
+def pr_points(evals: dict[str, str | Path], out, title: str = "") -> Path:
+    """Precision against recall (classifier features) of one run's samples under each sampler,
+    from `bin/evaluate.py --json` reports: `evals` maps a label to a report path."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for label, path in evals.items():
+        report = json.loads(Path(path).read_text())
+        m = report["metrics"]["classifier"]
+        ax.scatter(m["recall"], m["precision"], s=30)
+        ax.annotate(label, (m["recall"], m["precision"]), fontsize=8,
+                    xytext=(4, 4), textcoords="offset points")
+    ax.set(xlabel="recall (k = 3)", ylabel="precision (k = 3)", title=title or
+           "precision and recall under each sampler")
+    ax.grid(alpha=0.3)
+    path = Path(f"{out}.png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

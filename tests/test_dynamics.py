@@ -1,0 +1,139 @@
+"""The training-dynamics variants: unrolled, weight clipping, R1, MD-GAN, PR-divergence, feature
+losses, and the 2-D toys end to end (train, sample with a sampler, evaluate modes)."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgan import datasets, optim, regularizers
+from jaxgan.config import load_variant_config, rmsprop
+from jaxgan.objectives import Context, mdgan, prgan
+from jaxgan.objectives.mdgan import log_likelihood, max_likelihood, simplex_vertices
+from jaxgan.priors import gaussian
+from jaxgan.train import Trainer, make_mesh
+
+N, B = 256, 32
+NARROW = {"g_hidden": (32, 32), "d_hidden": (32, 32), "g_out_scale": 1.0}
+
+
+def _run(config, steps, seed_data=0):
+    """`steps` steps on N random 8-d points (single device): the state and the last metrics."""
+    rng = np.random.default_rng(seed_data)
+    x = rng.uniform(-1, 1, (N, 8)).astype(np.float32)
+    trainer = Trainer(config, make_mesh(jax.devices()[:1]), N, data_dim=8)
+    state, metrics = trainer.run(trainer.init_state(), trainer.put_data(x, np.zeros(N)), steps)
+    return state, metrics
+
+
+def _config(name, **objective):
+    c = load_variant_config(name)
+    c.batch_size, c.nets, c.prior.latent_dim = B, dict(NARROW), 4
+    c.objective.update(objective)
+    return c
+
+
+def test_unrolled_with_zero_steps_is_the_plain_step_and_looks_ahead_with_more():
+    plain = _config("vanilla")
+    plain.optim = load_variant_config("unrolled").optim
+    a, _ = _run(plain, 2)
+    b, _ = _run(_config("unrolled", steps=0, saturating=False), 2)
+    chex.assert_trees_all_close(a.params, b.params, rtol=1e-6, atol=1e-7)
+    c, metrics = _run(_config("unrolled", steps=2, saturating=False), 2)
+    chex.assert_tree_all_finite((c.params, metrics))
+    # G's loss now reads D two updates ahead, so G moves differently
+    kernel = lambda s: s.params["g"]["params"]["TorchDense_0"]["kernel"]
+    assert not np.allclose(kernel(b), kernel(c), rtol=1e-4, atol=1e-6)
+
+
+def test_weight_clipping_keeps_every_critic_weight_within_c():
+    tx = optim.optimizer("d", rmsprop(1.0, clip=0.01))
+    params = {"w": jnp.array([0.5, -0.003, 0.0]), "b": jnp.array([-2.0])}
+    grads = {"w": jnp.array([-3.0, 1e-4, 0.0]), "b": jnp.array([5.0])}
+    updates, _ = tx.update(grads, tx.init(params), params)
+    new = jax.tree.map(lambda p, u: p + u, params, updates)
+    assert all(float(jnp.max(jnp.abs(v))) <= 0.01 + 1e-7 for v in jax.tree.leaves(new))
+    state, _ = _run(_config("wgan"), 3)  # the variant's critic, after three steps of 5 updates
+    assert max(float(jnp.max(jnp.abs(v))) for v in jax.tree.leaves(state.params["d"])) <= 0.01
+
+
+def test_r1_of_a_linear_d_is_its_squared_weight_norm():
+    x = jax.random.normal(jax.random.PRNGKey(0), (16, 5))
+    assert float(regularizers.r1_penalty(lambda x: x @ jnp.zeros(5), x, x, None)) == 0.0
+    w = jnp.arange(5.0)
+    np.testing.assert_allclose(regularizers.r1_penalty(lambda x: x @ w, x, x, None), 30.0,
+                               rtol=1e-6)
+
+
+def test_mdgan_simplex_and_its_likelihood_bound():
+    v = simplex_vertices(9)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(v.sum(0), 0.0, atol=1e-12)
+    d = np.linalg.norm(v[:, None] - v[None], axis=-1)[~np.eye(10, dtype=bool)]
+    np.testing.assert_allclose(d, d[0], rtol=1e-12)
+    lam = max_likelihood(v, 0.5)
+    probe = np.random.default_rng(0).uniform(-2.5, 2.5, (2000, 9)) * 0.3
+    lk = np.exp(log_likelihood(np.concatenate([probe, v, np.zeros((1, 9))]), v, 0.5, np))
+    assert lam >= lk.max() * (1 - 1e-9)
+    # σ = 0.5 in 9-d: the mixture is unimodal, its maximum at the centroid (latent_priors.md §4.4)
+    np.testing.assert_allclose(lam, np.exp(log_likelihood(np.zeros(9), v, 0.5, np)), rtol=1e-6)
+    obj = mdgan(gaussian(4), embedding_dim=9)
+    state, metrics = _run(_config("mdgan"), 2)
+    chex.assert_tree_all_finite((state.params, metrics))
+    assert obj.d_outputs == 9
+
+
+def _stub_context(logit_real, logit_fake):
+    """A context whose D returns fixed logits for the real then fake halves."""
+    real, fake = jnp.zeros((4, 2)), jnp.ones((4, 2))
+    d = lambda p, x: {"logit": jnp.where(x[:, 0] > 0.5, logit_fake, logit_real)}
+    return Context({"d": {}}, {"d": d}, real, jnp.zeros(4, int), fake, None, {}, None)
+
+
+@pytest.mark.parametrize("lam", [0.1, 1.0, 10.0])
+def test_prgan_at_a_uniform_ratio_one(lam):
+    # T = 0 everywhere gives r̂ = 1: α̂ = min(λ, 1), β̂ = min(1, 1/λ)
+    loss, m = prgan(gaussian(2), lam=lam).g_loss(_stub_context(0.0, 0.0))
+    np.testing.assert_allclose(m["pr_alpha"], min(lam, 1.0), rtol=1e-6)
+    np.testing.assert_allclose(m["pr_beta"], min(1.0, 1.0 / lam), rtol=1e-6)
+    np.testing.assert_allclose(loss, -0.5 * (min(lam, 1) + min(1, 1 / lam)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["feature_matching", "perceptual"])
+def test_feature_losses_read_the_frozen_classifier(name, small_mnist):
+    from jaxgan.data.mnist import load_mnist
+
+    images, labels = load_mnist(small_mnist, "train")
+    c = load_variant_config(name)
+    c.batch_size, c.prior.latent_dim = B, 8
+    c.nets = {"g_hidden": (32,), "d_hidden": (32,), "g_out_scale": 1.0}
+    trainer = Trainer(c, make_mesh(jax.devices()[:1]), len(images))
+    assert set(trainer.frozen) == {"classifier"}
+    _, metrics = trainer.run(trainer.init_state(), trainer.put_data(images, labels), 2)
+    key = "feature_match" if name == "feature_matching" else "perceptual"
+    assert float(metrics[key][-1]) > 0 and np.all(np.isfinite(metrics["g_loss"]))
+    toy = _config(name)
+    with pytest.raises(ValueError, match="784-d samples"):
+        Trainer(toy, make_mesh(jax.devices()[:1]), N, data_dim=2)
+
+
+def test_toy_run_samples_and_scores_modes(tmp_path):
+    """--dataset=ring8 end to end: train, refine with DRS, score the modes."""
+    from jaxgan.eval.evaluate import evaluate
+    from jaxgan.generate import sample_with
+    from jaxgan.train import train_and_evaluate
+
+    c = load_variant_config("vanilla")
+    datasets.use(c, "ring8", explicit={"nets.g_hidden"})
+    assert c.nets.g_out_scale == 3.0 and c.nets.d_hidden == (128, 128, 128)
+    c.nets.g_hidden, c.nets.d_hidden, c.prior.latent_dim = (32,), (32,), 4
+    c.num_steps, c.steps_per_call, c.batch_size = 20, 10, 64
+    train_and_evaluate(c, tmp_path / "ring", progress=False)
+    assert list((tmp_path / "ring" / "grids").glob("*.png"))  # the scatter preview
+    report = evaluate(workdir=str(tmp_path / "ring"), num_samples=500)
+    values = {r["metric"]: r["value"] for r in report["rows"]}
+    assert values["modes_covered"][1] == 8 and 0 <= values["high_quality_fraction"] <= 1
+    x, info = sample_with(tmp_path / "ring", 300, "drs", {"burn_in": 500, "batch": 500})
+    assert x.shape == (300, 2) and 0 < info["acceptance"] <= 1
+    assert "BCE-trained" in info["critic"]

@@ -62,6 +62,15 @@ def test_train_then_sample(tmp_path, variant, small_mnist):
         r = run("sample.py", f"--workdir={workdir}", f"--out={tmp_path / 'c'}", "--class=1")
         assert r.returncode == 1 and "--class needs a prior with labelled components" in r.stderr
         assert not (tmp_path / "c").exists()
+        r = run("sample.py", f"--workdir={workdir}", f"--out={tmp_path / 'l'}", "--ddls_steps=-1")
+        assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+            "error: --ddls_steps=-1: must be >= 0"]
+        assert not (tmp_path / "l").exists()
+        r = run("sample.py", f"--workdir={workdir}", f"--out={tmp_path / 'l'}", "--ddls_steps=3",
+                "--num_samples=12")
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert "ddls: acceptance 1.0000, 12 candidates for 12 samples" in r.stdout
+        assert "BCE-trained" in r.stdout and len(list((tmp_path / "l").glob("*.png"))) == 12
         from jaxgan.generate import component_agreement
 
         assert component_agreement(workdir, per_component=5) is None

@@ -137,3 +137,13 @@ def test_toy_run_samples_and_scores_modes(tmp_path):
     x, info = sample_with(tmp_path / "ring", 300, "drs", {"burn_in": 500, "batch": 500})
     assert x.shape == (300, 2) and 0 < info["acceptance"] <= 1
     assert "BCE-trained" in info["critic"]
+
+
+def test_a_sampler_needs_a_per_sample_d_score():
+    from jaxgan.samplers import NoCritic, source
+
+    c = load_variant_config("mmgan")
+    c.batch_size, c.nets = B, {"g_hidden": (16,), "d_hidden": (16,), "enc_hidden": (16,)}
+    trainer = Trainer(c, make_mesh(jax.devices()[:1]), N)
+    with pytest.raises(NoCritic, match="no usable D output"):
+        source(trainer, trainer.init_state())

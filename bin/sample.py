@@ -87,13 +87,17 @@ def chosen_sampler():
 
 def main(argv):
     del argv
+    import time
+
     import numpy as np
 
     from jaxgan import datasets, viz
     from jaxgan.data import toy2d
-    from jaxgan.generate import generate_raw, sample_with, to_outputs
+    from jaxgan.generate import generate_raw
+    from jaxgan.samplers.refine import sample_with, to_outputs
     from jaxgan.samples_io import check_out, write_samples
 
+    start = time.perf_counter()
     name, options = chosen_sampler()
     if name and (FLAGS["class"].value is not None or FLAGS.latents != "prior"):
         raise ValueError("a sampler refines the trained prior's samples: drop --class/--latents")
@@ -126,7 +130,8 @@ def main(argv):
               "".join(f", {k} {v:.4g}" for k, v in info.items()
                       if k not in ("critic", "acceptance", "attempts", "seconds", "sampler")))
         what = name
-    print(f"wrote {len(samples)} samples ({FLAGS.pixel_map}, {what}) to {out}")
+    print(f"wrote {len(samples)} samples ({FLAGS.pixel_map}, {what}) to {out} "
+          f"({time.perf_counter() - start:.1f} s)")
 
 
 if __name__ == "__main__":

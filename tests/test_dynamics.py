@@ -121,7 +121,7 @@ def test_feature_losses_read_the_frozen_classifier(name, small_mnist):
 def test_toy_run_samples_and_scores_modes(tmp_path):
     """--dataset=ring8 end to end: train, refine with DRS, score the modes."""
     from jaxgan.eval.evaluate import evaluate
-    from jaxgan.generate import sample_with
+    from jaxgan.samplers.refine import sample_with
     from jaxgan.train import train_and_evaluate
 
     c = load_variant_config("vanilla")

@@ -1,0 +1,73 @@
+"""A trained run's samples refined by one sampler: load the run, read D's score as a density ratio
+(calibrating it when D was not trained with BCE), sample, and say what it cost."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from jaxgan import datasets, viz
+from jaxgan.generate import load_run
+from jaxgan.samplers import SAMPLERS, critic, source
+from jaxgan.step import to_inputs
+
+CALIBRATE = ("auto", "always", "never")
+
+
+def sample_with(
+    workdir: str | Path,
+    num_samples: int,
+    sampler: str,
+    options: dict | None = None,
+    seed: int = 0,
+    calibrate: str = "auto",
+    calibration_samples: int = 5000,
+    data_dir: str | None = None,
+) -> tuple[np.ndarray, dict]:
+    """`num_samples` samples (float (n, D), the networks' range) of a run refined by one of
+    `SAMPLERS`, and what it did (`critic`: how D's score became a log-ratio,
+    `attempts`, `acceptance`, `seconds`, ...).
+
+    `calibrate`: "auto" fits a logistic calibration on `calibration_samples` held-out real samples
+    (the test split) when D was not trained with BCE (every sampler reads D as a log-ratio or a
+    probability), and always for MH; "always" / "never" force it.
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
+    if calibrate not in CALIBRATE:
+        raise ValueError(f"--calibrate={calibrate!r}: valid: {', '.join(CALIBRATE)}")
+    if calibration_samples < 10:
+        raise ValueError(f"--calibration_samples={calibration_samples}: must be >= 10")
+    start = time.perf_counter()
+    trainer, state = load_run(workdir)
+    src = source(trainer, state)
+    config = trainer.config
+    key = jax.random.PRNGKey(seed)
+    needs = not src.calibrated or sampler == "mh"
+    fit = calibrate == "always" or (calibrate == "auto" and needs)
+    options = dict(options or {})
+    real = None
+    if fit or sampler == "mh":
+        dataset = datasets.get(config.dataset)
+        real_raw, _ = dataset.load(data_dir or config.data_dir or None, "test")
+        real_raw = real_raw[:calibration_samples].reshape(min(len(real_raw),
+                                                              calibration_samples), -1)
+        real = np.asarray(to_inputs(real_raw))
+    reader = critic(src, real, jax.random.fold_in(key, 1), fit)
+    if sampler == "mh":
+        options["real_scores"] = np.asarray(jax.jit(reader.log_ratio)(real))
+    x, info = SAMPLERS[sampler](src, reader, jax.random.fold_in(key, 2), num_samples, **options)
+    info = {"sampler": sampler, "critic": reader.how, **info,
+            "seconds": time.perf_counter() - start}
+    return x, info
+
+
+def to_outputs(config, x: np.ndarray, pixel_map: str = "half") -> np.ndarray:
+    """Samples in the networks' range as the dataset stores them: uint8 (n, 28, 28) digits, or
+    the toys' float (n, 2) points."""
+    if datasets.get(config.dataset).is_image:
+        return viz.to_uint8(x, pixel_map).reshape(-1, 28, 28)
+    return np.asarray(x, np.float32)

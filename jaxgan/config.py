@@ -180,15 +180,18 @@ def _merge(defaults: dict, saved: dict) -> dict:
 def mismatches(saved: dict, current: dict) -> list[str]:
     """Model-defining fields (dotted) that differ between a saved run's config and the current one.
 
-    A field the saved config lacks counts as its variant's default today, so adding a field with a
-    default never refuses an old workdir.
+    A field either side lacks counts as its variant's default today, so adding a field with a
+    default never refuses an old workdir (nor a config written before the field existed).
     """
-    try:
-        saved = resolve_saved(saved).to_dict()
-    except OldLayout:
-        raise
-    except ValueError:  # a variant that no longer exists: compare as saved
-        pass
-    a, b = flatten(saved), flatten(current)
+
+    def resolved(config):
+        try:
+            return resolve_saved(config).to_dict()
+        except OldLayout:
+            raise
+        except ValueError:  # a variant that no longer exists: compare as written
+            return config
+
+    a, b = flatten(resolved(saved)), flatten(resolved(current))
     keys = (set(a) | set(b)) - RUN_FIELDS
     return sorted(k for k in keys if a.get(k) != b.get(k))

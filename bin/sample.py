@@ -119,8 +119,9 @@ def main(argv):
     else:
         out.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(out / "samples.npz", points=samples, dataset=config.dataset)
+        title = f"{config.variant} on {config.dataset}" + (f", {name}" if name else "")
         viz.scatter_modes(samples, toy2d.centres(config.dataset),
-                          out.parent / f"{out.name}_scatter.png", title=config.dataset)
+                          out.parent / f"{out.name}_scatter.png", title=title)
     what = f"{FLAGS.latents} latents" + (f", class {FLAGS['class'].value}"
                                           if FLAGS["class"].value is not None else "")
     if name:

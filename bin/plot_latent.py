@@ -30,6 +30,7 @@ flags.DEFINE_integer("pairs", 8, "interp: rows.", lower_bound=1)
 flags.DEFINE_integer("steps", 10, "interp: images per row.", lower_bound=2)
 flags.DEFINE_list("classes", None, "interp: two component labels a,b.")
 flags.DEFINE_list("evals", None, "pr: label:report.json pairs.")
+flags.DEFINE_string("title", "", "pr: the plot's title.")
 FLAGS = flags.FLAGS
 
 
@@ -55,7 +56,8 @@ def main(argv):
         pairs = [e.partition(":") for e in FLAGS.evals or []]
         if not pairs or any(not label or not path for label, _, path in pairs):
             raise ValueError("pr needs --evals=label:report.json,...")
-        written = [latent_plots.pr_points({label: path for label, _, path in pairs}, FLAGS.out)]
+        written = [latent_plots.pr_points({label: path for label, _, path in pairs}, FLAGS.out,
+                                          FLAGS.title)]
     for path in written:
         print(f"wrote {path}")
 

@@ -4,6 +4,7 @@ classifier, interpolation grids, and the precision–recall points of a run unde
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import jax
@@ -62,7 +63,7 @@ def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = No
         fig, ax = plt.subplots(figsize=(6.5, 6))
         sc = ax.scatter(y[:, 0], y[:, 1], c=digits, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
         fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
-        ax.set(title=title, xticks=[], yticks=[])
+        ax.set(title=textwrap.fill(title, 60), xticks=[], yticks=[])
         ax.title.set_fontsize(9)
         path = Path(f"{out}_{name}.png")
         path.parent.mkdir(parents=True, exist_ok=True)

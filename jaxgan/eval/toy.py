@@ -3,6 +3,8 @@ evaluator's report format, for `bin/evaluate.py --workdir=<toy run>` or `--sampl
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +16,25 @@ def toy_points(samples: str | None, workdir: str | None, num_samples: int, seed:
     """(points (n, 2), toy name, description) when the source is a toy run or a toy npz; else
     None."""
     if workdir is not None:
-        from jaxgan.generate import generate_raw
-        from jaxgan.train import load_config
-
-        config = load_config(workdir)
-        if config.get("dataset", "mnist") not in toy2d.TOY2D_NAMES:
+        path = Path(workdir).expanduser() / "config.json"
+        try:
+            name = json.loads(path.read_text()).get("dataset", "mnist")
+        except (OSError, ValueError):
+            return None  # the image path reports what is wrong with the workdir
+        if name not in toy2d.TOY2D_NAMES:
             return None
+        from jaxgan.generate import generate_raw
+
         points, _ = generate_raw(workdir, num_samples, seed)
-        return points, config.dataset, f"{workdir} ({len(points)} samples, seed {seed})"
+        return points, name, f"{workdir} ({len(points)} samples, seed {seed})"
     if samples is not None and samples.endswith(".npz") and Path(samples).is_file():
-        with np.load(samples) as f:
-            if "points" not in f:
-                return None
-            points, name = f["points"][:num_samples], str(f["dataset"])
+        try:
+            with np.load(samples) as f:
+                if "points" not in f or "dataset" not in f:
+                    return None
+                points, name = f["points"][:num_samples], str(f["dataset"])
+        except (OSError, ValueError, zipfile.BadZipFile):
+            return None
         return points, name, f"{samples} ({len(points)} points)"
     return None
 

@@ -132,7 +132,7 @@ def test_one_device_equals_four_devices():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "multidevice_check.py"), "--steps", "2",
          "--tol", "1e-5", "--max_fraction", "1e-2", "--variants", ",".join(MULTIDEVICE_VARIANTS),
-         "--narrow", ",".join(MULTIDEVICE_VARIANTS)],
+         "--narrow", "vanilla,san,clustergan"],
         capture_output=True, text=True, env=env, timeout=300, cwd=ROOT,
     )
     assert proc.returncode in (0, 1), proc.stderr[-3000:]

@@ -34,17 +34,29 @@ def _config(name, **objective):
     return c
 
 
-def test_unrolled_with_zero_steps_is_the_plain_step_and_looks_ahead_with_more():
+def test_unrolled_with_zero_steps_is_the_plain_step():
     plain = _config("vanilla")
     plain.optim = load_variant_config("unrolled").optim
     a, _ = _run(plain, 2)
     b, _ = _run(_config("unrolled", steps=0, saturating=False), 2)
     chex.assert_trees_all_close(a.params, b.params, rtol=1e-6, atol=1e-7)
-    c, metrics = _run(_config("unrolled", steps=2, saturating=False), 2)
-    chex.assert_tree_all_finite((c.params, metrics))
-    # G's loss now reads D two updates ahead, so G moves differently
-    kernel = lambda s: s.params["g"]["params"]["TorchDense_0"]["kernel"]
-    assert not np.allclose(kernel(b), kernel(c), rtol=1e-4, atol=1e-6)
+
+
+def test_unrolled_reads_d_after_its_look_ahead_updates():
+    """G's loss is taken at D after `steps` applications of the context's D update."""
+    from jaxgan.objectives import unrolled
+
+    d = lambda p, x: {"logit": p["w"] * x[:, 0]}
+    x = jnp.ones((4, 1))
+    ctx = Context({"d": {"w": jnp.float32(0.5)}}, {"d": d}, x, jnp.zeros(4, int), x, None, {},
+                  jax.random.PRNGKey(0), d_step=lambda p, s, k: ({"w": p["w"] + 1.0}, s),
+                  d_opt_state=())
+    for steps in (0, 1, 3):
+        loss, _ = unrolled(gaussian(2), steps=steps, saturating=False).g_loss(ctx)
+        np.testing.assert_allclose(loss, jax.nn.softplus(-(0.5 + steps)), rtol=1e-6)
+    grad = jax.grad(lambda w: unrolled(gaussian(2), steps=2, saturating=True).g_loss(
+        ctx._replace(params={"d": {"w": w}}))[0])(jnp.float32(0.5))
+    assert np.isfinite(grad)  # differentiable through the unrolled updates
 
 
 def test_weight_clipping_keeps_every_critic_weight_within_c():
@@ -100,7 +112,7 @@ def test_prgan_at_a_uniform_ratio_one(lam):
     np.testing.assert_allclose(loss, -0.5 * (min(lam, 1) + min(1, 1 / lam)), rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["feature_matching", "perceptual"])
+@pytest.mark.parametrize("name", ["feature_matching"])  # perceptual differs only in the distance
 def test_feature_losses_read_the_frozen_classifier(name, small_mnist):
     from jaxgan.data.mnist import load_mnist
 

@@ -292,6 +292,7 @@ def test_workdir_is_scored_on_its_own_data_with_a_small_n_warning(small_mnist, t
 
     config = load_variant_config("vanilla")
     config.update(num_steps=2, steps_per_call=2, grid_samples=4, data_dir=str(small_mnist))
+    config.nets.update(g_hidden=(32,), d_hidden=(32,))
     train_and_evaluate(config, tmp_path / "run", progress=False)
     env = {k: v for k, v in os.environ.items() if k != "JAXGAN_DATA_DIR"}
     env["HOME"] = str(tmp_path / "home")  # no ~/.cache/jaxgan/mnist either

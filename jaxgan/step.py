@@ -2,8 +2,9 @@
 
 Batches (samples and labels) are gathered on the device from the training set and a per-epoch
 permutation held in the state, so the host never feeds data. `d_update` and `g_update` are pure
-module-level functions of the parameters, so other objectives can reuse them (the unrolled GAN
-runs `d_update` inside G's loss). `make_multi_step` scans `k` steps per dispatch.
+module-level functions of the parameters; G's objective gets D's update on its own batch and
+fakes as `Context.d_step` (the unrolled GAN scans it inside G's loss). `make_multi_step` scans `k`
+steps per dispatch.
 """
 
 from __future__ import annotations

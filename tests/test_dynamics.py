@@ -37,8 +37,8 @@ def _config(name, **objective):
 def test_unrolled_with_zero_steps_is_the_plain_step():
     plain = _config("vanilla")
     plain.optim = load_variant_config("unrolled").optim
-    a, _ = _run(plain, 2)
-    b, _ = _run(_config("unrolled", steps=0, saturating=False), 2)
+    a, _ = _run(plain, 1)
+    b, _ = _run(_config("unrolled", steps=0, saturating=False), 1)
     chex.assert_trees_all_close(a.params, b.params, rtol=1e-6, atol=1e-7)
 
 
@@ -90,10 +90,7 @@ def test_mdgan_simplex_and_its_likelihood_bound():
     assert lam >= lk.max() * (1 - 1e-9)
     # σ = 0.5 in 9-d: the mixture is unimodal, its maximum at the centroid (latent_priors.md §4.4)
     np.testing.assert_allclose(lam, np.exp(log_likelihood(np.zeros(9), v, 0.5, np)), rtol=1e-6)
-    obj = mdgan(gaussian(4), embedding_dim=9)
-    state, metrics = _run(_config("mdgan"), 2)
-    chex.assert_tree_all_finite((state.params, metrics))
-    assert obj.d_outputs == 9
+    assert mdgan(gaussian(4), embedding_dim=9).d_outputs == 9  # its losses: test_objectives.py
 
 
 def _stub_context(logit_real, logit_fake):
@@ -152,10 +149,12 @@ def test_toy_run_samples_and_scores_modes(tmp_path):
 
 
 def test_a_sampler_needs_a_per_sample_d_score():
+    from types import SimpleNamespace
+
+    from jaxgan import variants
     from jaxgan.samplers import NoCritic, source
 
     c = load_variant_config("mmgan")
-    c.batch_size, c.nets = B, {"g_hidden": (16,), "d_hidden": (16,), "enc_hidden": (16,)}
-    trainer = Trainer(c, make_mesh(jax.devices()[:1]), N)
+    trainer = SimpleNamespace(model=variants.build(c), config=c)
     with pytest.raises(NoCritic, match="no usable D output"):
-        source(trainer, trainer.init_state())
+        source(trainer, None)

@@ -20,8 +20,8 @@ flags.DEFINE_string("workdir", None, "Run directory (default runs/<variant>).")
 flags.DEFINE_string(
     "data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR, else ~/.cache/jaxgan/mnist)."
 )
-flags.DEFINE_enum("dataset", None, ["mnist", "ring8", "grid25"],
-                  "Training data: MNIST, or a 2-D toy (then G and D become 2-D nets of width 128).")
+flags.DEFINE_string("dataset", None, "Training data: mnist, or a 2-D toy, ring8 or grid25 (then "
+                    "G and D become 2-D nets of width 128).")
 flags.DEFINE_integer(
     "latent_dim", None, "Latent dimension, G's input width (config.prior.latent_dim)."
 )

@@ -24,12 +24,17 @@ def _classifier_params():
     return classifier.load_params()
 
 
-def _classifier_features(params, x):
-    """The project's MNIST CNN's 128-d penultimate features, differentiable in x."""
+def classifier_outputs(params, x):
+    """The project's MNIST CNN on G's outputs x (B, 784) in [-1, 1]: (logits (B, 10), 128-d
+    penultimate features), differentiable in x."""
     from jaxgan.eval.classifier import MnistCNN
 
     pixels = (x.reshape(-1, 28, 28) + 1.0) * 127.5  # the uint8 scale the CNN was trained on
-    return MnistCNN().apply({"params": params}, pixels)[1]
+    return MnistCNN().apply({"params": params}, pixels)
+
+
+def _classifier_features(params, x):
+    return classifier_outputs(params, x)[1]
 
 
 FROZEN = {"classifier": Frozen(_classifier_params, _classifier_features, IMAGE_DIM)}

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import viz
+from jaxgan import datasets, viz
 
 
 def _plt():
@@ -44,7 +44,7 @@ def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = No
     from jaxgan.generate import encode, load_run
 
     trainer, state = load_run(workdir)
-    if not trainer.config.get("dataset", "mnist") == "mnist":
+    if not datasets.get(trainer.config.dataset).is_image:
         raise ValueError("t-SNE plots colour by the MNIST classifier: an MNIST run is needed")
     z, _ = trainer.model.prior.sample(state.params["prior"], jax.random.PRNGKey(seed), num)
     images = viz.to_uint8(jax.device_get(trainer.generate(state, z))).reshape(-1, 28, 28)
@@ -82,6 +82,8 @@ def interpolations(workdir, out, pairs: int = 8, steps: int = 10, seed: int = 0,
     from jaxgan.generate import load_run
 
     trainer, state = load_run(workdir)
+    if not datasets.get(trainer.config.dataset).is_image:
+        raise ValueError("interpolation grids show digits: an MNIST run is needed")
     prior, params = trainer.model.prior, state.params["prior"]
     k_a, k_b = jax.random.split(jax.random.PRNGKey(seed))
     if classes is None:
@@ -96,8 +98,6 @@ def interpolations(workdir, out, pairs: int = 8, steps: int = 10, seed: int = 0,
     t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
     z = ((1 - t) * z_a[:, None] + t * z_b[:, None]).reshape(pairs * steps, -1)
     x = jax.device_get(trainer.generate(state, z))
-    if trainer.config.get("dataset", "mnist") != "mnist":
-        raise ValueError("interpolation grids show digits: an MNIST run is needed")
     path = Path(f"{out}.png")
     viz.save_grid(viz.to_uint8(x).reshape(-1, 28, 28), path, nrow=steps)
     return path
@@ -110,7 +110,10 @@ def pr_points(evals: dict[str, str | Path], out, title: str = "") -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 5))
     for label, path in evals.items():
         report = json.loads(Path(path).read_text())
-        m = report["metrics"]["classifier"]
+        m = report.get("metrics", {}).get("classifier")
+        if not m:
+            raise ValueError(f"{path}: no classifier precision/recall in this report (a report "
+                             "of `bin/evaluate.py --json` on MNIST samples is needed)")
         ax.scatter(m["recall"], m["precision"], s=30)
         ax.annotate(label, (m["recall"], m["precision"]), fontsize=8,
                     xytext=(4, 4), textcoords="offset points")

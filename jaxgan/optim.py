@@ -3,8 +3,6 @@ PyTorch's coupled L2, the halving schedule, and WGAN's weight clipping as a proj
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
@@ -36,10 +34,6 @@ def _rmsprop(lr, decay=0.99, weight_decay=0.0):
 OPTIMIZERS = {"adam": _adam, "rmsprop": _rmsprop}
 
 
-class ClipState(NamedTuple):
-    pass
-
-
 def clip_params(c: float) -> optax.GradientTransformation:
     """Turns the update into one that leaves every parameter in [−c, c] (WGAN's clipping, biases
     included, applied after the optimiser's step)."""
@@ -48,7 +42,7 @@ def clip_params(c: float) -> optax.GradientTransformation:
         new = jax.tree.map(lambda p, u: jnp.clip(p + u, -c, c) - p, params, updates)
         return new, state
 
-    return optax.GradientTransformation(lambda params: ClipState(), update)
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
 def optimizer(name: str, fields, schedule_at: int = 0) -> optax.GradientTransformation:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from jaxgan.samplers.source import candidates, pilot_scores, reject
+
 
 def accept_logit(d, d_max, eps, gamma):
     """F(x) − γ; with ε = γ = 0, σ(F) = e^{d − d_M} exactly."""
@@ -17,27 +19,18 @@ def accept_logit(d, d_max, eps, gamma):
 def sample(source, critic, key, n, batch=1000, burn_in=10000, eps=1e-6, gamma=None,
            percentile=95.0, max_attempts=None):
     """`n` accepted samples; `gamma` None: the `percentile`-th percentile of F in each batch."""
-    f = jax.jit(lambda k: (lambda x: (x, critic.log_ratio(x)))(
-        source.generate(source.latent(k, batch))))
-    k_burn, k_run, k_u = jax.random.split(key, 3)
-    d_max = -np.inf
-    for i in range(-(-burn_in // batch)):
-        d_max = max(d_max, float(np.max(np.asarray(f(jax.random.fold_in(k_burn, i))[1]))))
-    rng = np.random.default_rng(np.asarray(jax.random.key_data(k_u)).ravel())
-    max_attempts = max_attempts or 1000 * n
-    kept, attempts, i = [], 0, 0
-    while sum(len(k) for k in kept) < n:
-        if attempts >= max_attempts:
-            raise ValueError(f"DRS accepted {sum(len(k) for k in kept)} of {n} samples in "
-                               f"{attempts} candidates; raise the acceptance (lower gamma)")
-        x, d = (np.asarray(a) for a in f(jax.random.fold_in(k_run, i)))
-        i += 1
-        attempts += batch
-        d_max = max(d_max, float(d.max()))
+    if gamma is None and not 0 <= percentile <= 100:
+        raise ValueError(f"--drs_percentile={percentile}: must be in [0, 100]")
+    draw = candidates(source, critic.log_ratio, batch)
+    k_burn, k_run = jax.random.split(key)
+    d_max = pilot_scores(draw, k_burn, burn_in, batch).max()
+
+    def accept(d):
+        nonlocal d_max
+        d_max = max(d_max, d.max())
         logit = accept_logit(d, d_max, eps, 0.0)
         g = np.percentile(logit, percentile) if gamma is None else gamma
-        p = 1.0 / (1.0 + np.exp(-(logit - g)))
-        kept.append(x[rng.random(batch) < p])
-    accepted = np.concatenate(kept)
-    return accepted[:n], {"attempts": attempts, "acceptance": len(accepted) / attempts,
-                          "d_max": d_max}
+        return 1.0 / (1.0 + np.exp(-(logit - g)))
+
+    x, kept, attempts = reject(draw, accept, k_run, n, batch, max_attempts or 1000 * n, "DRS")
+    return x, {"attempts": attempts, "acceptance": kept / attempts, "d_max": float(d_max)}

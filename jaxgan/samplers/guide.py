@@ -14,19 +14,16 @@ from jaxgan import frozen
 def sample(source, critic, key, n, target=0, steps=100, lr=0.1, l1=0.1, batch=1000):
     """`n` samples pushed toward digit `target`; info has the classifier's mean confidence in
     `target` before and after."""
-    if source.data_dim != 784:
+    if source.data_dim != frozen.FROZEN["classifier"].data_dim:
         raise ValueError("--guide_class needs an MNIST run (the classifier reads 28×28 digits)")
     if not 0 <= target <= 9:
         raise ValueError(f"--guide_class={target}: must be a digit 0..9")
     if steps < 0:
         raise ValueError(f"--guide_steps={steps}: must be >= 0")
-    clf = frozen.FROZEN["classifier"]
-    clf_params = clf.load()
-    from jaxgan.eval.classifier import MnistCNN
+    clf_params = frozen.FROZEN["classifier"].load()
 
     def log_p(x):
-        logits = MnistCNN().apply({"params": clf_params}, (x.reshape(-1, 28, 28) + 1.0) * 127.5)[0]
-        return jax.nn.log_softmax(logits)[:, target]
+        return jax.nn.log_softmax(frozen.classifier_outputs(clf_params, x)[0])[:, target]
 
     def loss(z):
         x = source.generate(z)

@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+STARTS_FROM_REAL = True  # chains start at held-out real samples' scores, on a calibrated D
+
 
 def sample(source, critic, key, n, steps=640, batch=500, real_scores=None):
     """`n` chain ends of `steps` proposals each; `real_scores`: log-ratios of held-out real
@@ -43,7 +45,8 @@ def sample(source, critic, key, n, steps=640, batch=500, real_scores=None):
     for i in range(-(-n // batch)):
         x, moved, rate = chains(jax.random.fold_in(key, i))
         out.append(np.asarray(x))
-        stuck += int(batch - np.asarray(moved).sum())
+        kept = min(batch, n - i * batch)  # the chains whose ends are returned
+        stuck += int(kept - np.asarray(moved)[:kept].sum())
         rates.append(float(rate))
     return np.concatenate(out)[:n], {
         "attempts": len(out) * batch * steps,

@@ -7,6 +7,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from jaxgan.samplers.source import candidates, pilot_scores, reject
+
 
 def solve_c(w: np.ndarray, rate: float) -> float:
     """The c with mean_i min(1, c·w_i) = rate for weights w in (0, 1] (the largest is 1), exactly:
@@ -21,27 +23,17 @@ def solve_c(w: np.ndarray, rate: float) -> float:
     return max(1.0 / w[-1], 1.0)  # rate 1: everything saturates
 
 
-def sample(source, critic, key, n, budget=2.0, batch=1000, pilot=10000):
+def sample(source, critic, key, n, budget=2.0, batch=1000, pilot=10000, max_attempts=None):
     """`n` samples drawn with about `budget` candidates each (acceptance 1/budget; more when the
     classic rule, c = 1, already accepts more)."""
     if not budget >= 1:
         raise ValueError(f"--obrs_budget={budget}: must be >= 1 (candidates per kept sample)")
-    f = jax.jit(lambda k: (lambda x: (x, critic.log_ratio(x)))(
-        source.generate(source.latent(k, batch))))
-    k_pilot, k_run, k_u = jax.random.split(key, 3)
-    d = np.concatenate([np.asarray(f(jax.random.fold_in(k_pilot, i))[1])
-                        for i in range(-(-pilot // batch))]).astype(np.float64)
+    draw = candidates(source, critic.log_ratio, batch)
+    k_pilot, k_run = jax.random.split(key)
+    d = pilot_scores(draw, k_pilot, pilot, batch)
     d_max = d.max()
     c = solve_c(np.exp(d - d_max), 1.0 / budget)
-    rng = np.random.default_rng(np.asarray(jax.random.key_data(k_u)).ravel())
-    kept, attempts, i = [], 0, 0
-    while sum(len(k) for k in kept) < n:
-        x, dx = (np.asarray(a) for a in f(jax.random.fold_in(k_run, i)))
-        i += 1
-        attempts += batch
-        a = np.minimum(1.0, c * np.exp(dx.astype(np.float64) - d_max))
-        kept.append(x[rng.random(batch) < a])
-    accepted = np.concatenate(kept)
-    return accepted[:n], {"attempts": attempts, "acceptance": len(accepted) / attempts,
-                          "c": c, "pilot_acceptance": float(np.minimum(1, c * np.exp(d - d_max))
-                                                              .mean())}
+    accept = lambda dx: np.minimum(1.0, c * np.exp(dx - d_max))
+    x, kept, attempts = reject(draw, accept, k_run, n, batch, max_attempts or 1000 * n, "OBRS")
+    return x, {"attempts": attempts, "acceptance": kept / attempts, "c": c,
+               "pilot_acceptance": float(accept(d).mean())}

@@ -46,20 +46,21 @@ def sample_with(
     src = source(trainer, state)
     config = trainer.config
     key = jax.random.PRNGKey(seed)
-    needs = not src.calibrated or sampler == "mh"
-    fit = calibrate == "always" or (calibrate == "auto" and needs)
+    method = SAMPLERS[sampler]
+    from_real = getattr(method, "STARTS_FROM_REAL", False)
+    fit = calibrate == "always" or (calibrate == "auto" and (not src.calibrated or from_real))
     options = dict(options or {})
     real = None
-    if fit or sampler == "mh":
+    if fit or from_real:
         dataset = datasets.get(config.dataset)
         real_raw, _ = dataset.load(data_dir or config.data_dir or None, "test")
         real_raw = real_raw[:calibration_samples].reshape(min(len(real_raw),
                                                               calibration_samples), -1)
         real = np.asarray(to_inputs(real_raw))
     reader = critic(src, real, jax.random.fold_in(key, 1), fit)
-    if sampler == "mh":
+    if from_real:
         options["real_scores"] = np.asarray(jax.jit(reader.log_ratio)(real))
-    x, info = SAMPLERS[sampler](src, reader, jax.random.fold_in(key, 2), num_samples, **options)
+    x, info = method.sample(src, reader, jax.random.fold_in(key, 2), num_samples, **options)
     info = {"sampler": sampler, "critic": reader.how, **info,
             "seconds": time.perf_counter() - start}
     return x, info

@@ -68,10 +68,39 @@ def _scores(source: Source, x: np.ndarray, batch: int = 1000) -> np.ndarray:
                            for i in range(0, len(x), batch)])
 
 
+def candidates(source: Source, score: Callable, batch: int) -> Callable:
+    """A jitted `key -> (x (batch, D), score(x) (batch,))` of fresh fakes, as numpy."""
+    f = jax.jit(lambda k: (lambda x: (x, score(x)))(source.generate(source.latent(k, batch))))
+    return lambda key: tuple(np.asarray(a) for a in f(key))
+
+
+def pilot_scores(draw: Callable, key, n: int, batch: int) -> np.ndarray:
+    """The scores of `n` fakes from `draw` (see `candidates`), float64."""
+    parts = [draw(jax.random.fold_in(key, i))[1] for i in range(-(-n // batch))]
+    return np.concatenate(parts)[:n].astype(np.float64)
+
+
 def fake_scores(source: Source, key, n: int, batch: int = 1000) -> np.ndarray:
-    f = jax.jit(lambda k: source.realness(source.generate(source.latent(k, batch))))
-    out = [np.asarray(f(jax.random.fold_in(key, i))) for i in range(-(-n // batch))]
-    return np.concatenate(out)[:n]
+    return pilot_scores(candidates(source, source.realness, batch), key, n, batch)
+
+
+def reject(draw: Callable, accept: Callable, key, n: int, batch: int, max_attempts: int,
+           what: str) -> tuple[np.ndarray, int, int]:
+    """Rejection with fixed-size batches: draws `(x, d)` from `draw` and keeps each candidate
+    with probability `accept(d)` until `n` are kept: `(kept[:n], kept count, candidates drawn)`.
+    Stops with one line after `max_attempts` candidates."""
+    k_run, k_u = jax.random.split(key)
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(k_u)).ravel())
+    kept, count, attempts = [], 0, 0
+    while count < n:
+        if attempts >= max_attempts:
+            raise ValueError(f"{what} kept {count} of {n} samples in {attempts} candidates; "
+                             "its acceptance is too low for this run")
+        x, d = draw(jax.random.fold_in(k_run, attempts // batch))
+        attempts += batch
+        kept.append(x[rng.random(len(x)) < accept(d.astype(np.float64))])
+        count += len(kept[-1])
+    return np.concatenate(kept)[:n], count, attempts
 
 
 def critic(source: Source, real: np.ndarray, key, calibrate: bool) -> Critic:

@@ -21,14 +21,23 @@ _CHECKS = {
 }
 
 
-def _adam(lr, b1=0.9, b2=0.999, weight_decay=0.0, eps_root=0.0):
+def _adam(lr, b1=0.9, b2=0.999, weight_decay=0.0, eps_root=0.0, clip=0.0):
     """Adam as PyTorch's (eps 1e-8); `eps_root` > 0 keeps its derivative finite (unrolled GAN)."""
-    return optax.adam(lr, b1=b1, b2=b2, eps=1e-8, eps_root=eps_root), weight_decay
+    return _wrap(optax.adam(lr, b1=b1, b2=b2, eps=1e-8, eps_root=eps_root), weight_decay, clip)
 
 
-def _rmsprop(lr, decay=0.99, weight_decay=0.0):
+def _rmsprop(lr, decay=0.99, weight_decay=0.0, clip=0.0):
     """RMSprop as PyTorch's defaults (alpha 0.99, eps 1e-8 outside the root), as WGAN used it."""
-    return optax.rmsprop(lr, decay=decay, eps=1e-8, eps_in_sqrt=False), weight_decay
+    return _wrap(optax.rmsprop(lr, decay=decay, eps=1e-8, eps_in_sqrt=False), weight_decay, clip)
+
+
+def _wrap(tx, weight_decay: float, clip: float):
+    """PyTorch's coupled L2 before the optimiser, the weight clipping after it."""
+    if weight_decay:
+        tx = optax.chain(optax.add_decayed_weights(weight_decay), tx)
+    if clip:
+        tx = optax.chain(tx, clip_params(clip))
+    return tx
 
 
 OPTIMIZERS = {"adam": _adam, "rmsprop": _rmsprop}
@@ -52,18 +61,12 @@ def optimizer(name: str, fields, schedule_at: int = 0) -> optax.GradientTransfor
     """
     fields = dict(fields.to_dict() if hasattr(fields, "to_dict") else fields)
     fields.setdefault("name", "adam")
-    clip = fields.pop("clip", 0.0)
-    for field, value in [*fields.items(), ("clip", clip)]:
+    for field, value in fields.items():
         if field in _CHECKS and not _CHECKS[field][0](value):
             raise ValueError(f"optim.{name}.{field}={value!r}: must be {_CHECKS[field][1]}")
     if schedule_at and "lr" in fields:
         fields["lr"] = optax.piecewise_constant_schedule(fields["lr"], {schedule_at: 0.5})
-    tx, weight_decay = registry.build(f"optim.{name}", OPTIMIZERS, fields)
-    if weight_decay:
-        tx = optax.chain(optax.add_decayed_weights(weight_decay), tx)
-    if clip:
-        tx = optax.chain(tx, clip_params(clip))
-    return tx
+    return registry.build(f"optim.{name}", OPTIMIZERS, fields)
 
 
 def optimizers(config, num_images: int, names=("g", "d", "prior")) -> dict:

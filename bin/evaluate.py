@@ -22,6 +22,7 @@ from jaxgan.config import OldLayout  # noqa: E402
 from jaxgan.data.mnist import MnistError  # noqa: E402
 from jaxgan.eval.classifier import ClassifierWeightsError  # noqa: E402
 from jaxgan.eval.evaluate import EvaluationError, run  # noqa: E402
+from jaxgan.population import MemberError  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("samples", None, "mnist_train, mnist_test, a folder of images or an .npz.")
@@ -44,6 +45,8 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string("cache_dir", None, "Cache directory (default $JAXGAN_CACHE, ~/.cache/jaxgan).")
 flags.DEFINE_integer("seed", 0, "Sampling seed for --workdir.")
+flags.DEFINE_integer("member", None, "Only this GAN of a population workdir (default: every "
+                     "member, then mean ± std).", lower_bound=0)
 flags.DEFINE_integer(
     "block_size", 2048, "Rows per block of the k-NN distance computations.", lower_bound=1
 )
@@ -70,10 +73,11 @@ def main(argv):
             seed=FLAGS.seed,
             cache_dir=FLAGS.cache_dir,
             block_size=FLAGS.block_size,
+            member=FLAGS.member,
         )
     except (
         EvaluationError, MnistError, ClassifierWeightsError, CheckpointError, FileNotFoundError,
-        OldLayout,
+        OldLayout, MemberError,
     ) as e:
         sys.exit(f"error: {e}")
     except ValueError as e:

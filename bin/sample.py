@@ -28,7 +28,10 @@ flags.DEFINE_string(
     "workdir", None, "Training run directory (its latest checkpoint is used).", required=True
 )
 flags.DEFINE_integer("num_samples", 10000, "Number of samples.", lower_bound=1)
-flags.DEFINE_string("out", None, "Output directory (default <workdir>/samples).")
+flags.DEFINE_string("out", None, "Output directory (default <workdir>/samples, or "
+                    "<workdir>/samples_member_<i> with --member).")
+flags.DEFINE_integer("member", None, "Which GAN of a population (bin/train.py --num_seeds).",
+                     lower_bound=0)
 flags.DEFINE_integer("seed", 0, "Sampling seed.")
 flags.DEFINE_enum("pixel_map", "half", ["half", "clamp"], "tanh output -> [0, 1] mapping.")
 flags.DEFINE_enum("format", "png", ["png", "npz", "both"], "Output format.")
@@ -101,18 +104,20 @@ def main(argv):
     name, options = chosen_sampler()
     if name and (FLAGS["class"].value is not None or FLAGS.latents != "prior"):
         raise ValueError("a sampler refines the trained prior's samples: drop --class/--latents")
-    out = Path(FLAGS.out or Path(FLAGS.workdir) / "samples")
+    default = "samples" if FLAGS.member is None else f"samples_member_{FLAGS.member}"
+    out = Path(FLAGS.out or Path(FLAGS.workdir) / default)
     check_out(out, FLAGS.num_samples, FLAGS.format)  # before the work, not after
     if name:
         x, info = sample_with(FLAGS.workdir, FLAGS.num_samples, name, options, FLAGS.seed,
-                              FLAGS.calibrate, FLAGS.calibration_samples, FLAGS.data_dir)
+                              FLAGS.calibrate, FLAGS.calibration_samples, FLAGS.data_dir,
+                              FLAGS.member)
         from jaxgan.train import load_config
 
         config = load_config(FLAGS.workdir)
     else:
         x, config = generate_raw(FLAGS.workdir, FLAGS.num_samples, FLAGS.seed,
                                  class_label=FLAGS["class"].value, latents=FLAGS.latents,
-                                 data_dir=FLAGS.data_dir)
+                                 data_dir=FLAGS.data_dir, member=FLAGS.member)
     samples = to_outputs(config, x, FLAGS.pixel_map)
     if datasets.get(config.dataset).is_image:
         write_samples(samples, out, FLAGS.format, pixel_map=FLAGS.pixel_map)

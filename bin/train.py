@@ -28,7 +28,11 @@ flags.DEFINE_integer(
 flags.DEFINE_integer("epochs", None, "Number of epochs.")
 flags.DEFINE_integer("num_steps", None, "Total G steps of the run (overrides --epochs).")
 flags.DEFINE_integer("batch_size", None, "Global batch size.")
-flags.DEFINE_integer("seed", None, "Random seed.")
+flags.DEFINE_integer("seed", None, "Random seed (of member 0 with --num_seeds).")
+flags.DEFINE_integer("num_seeds", None, "Train a population of N GANs (seeds seed..seed+N-1) as "
+                     "one vmapped step.")
+flags.DEFINE_bool("same_data_order", None, "Population members read the data in one order "
+                  "(default: each its own seed's).")
 flags.DEFINE_float("lr_g", None, "Generator learning rate (config.optim.g.lr).")
 flags.DEFINE_float("lr_d", None, "Discriminator learning rate (config.optim.d.lr).")
 define_config_flag(BASE_CONFIG, sys.argv)
@@ -53,6 +57,8 @@ def main(argv):
             "num_steps": FLAGS.num_steps,
             "batch_size": FLAGS.batch_size,
             "seed": FLAGS.seed,
+            "num_seeds": FLAGS.num_seeds,
+            "same_data_order": FLAGS.same_data_order,
             "optim.g.lr": FLAGS.lr_g,
             "optim.d.lr": FLAGS.lr_d,
             "data_dir": FLAGS.data_dir,

@@ -49,6 +49,8 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.variant = "vanilla"
     c.seed = 0
+    c.num_seeds = 1  # N > 1: a population of N GANs, seeds seed..seed+N-1, trained as one
+    c.same_data_order = False  # population members read the data in member 0's order
     c.dataset = "mnist"  # or a 2-D toy, "ring8", "grid25" (`jaxgan.datasets`)
     c.data_dir = ""
     c.batch_size = 64
@@ -92,6 +94,7 @@ def load_variant_config(name: str, configs_dir: Path = CONFIGS_DIR) -> ml_collec
 # field -> (check, what it must be): the loop's fields a run cannot start without
 _VALID = {
     "batch_size": (lambda v: v >= 1, "an integer >= 1"),
+    "num_seeds": (lambda v: v >= 1, "an integer >= 1"),
     "n_critic": (lambda v: v >= 1, "an integer >= 1"),
     "epochs": (lambda v: v >= 0, "an integer >= 0"),
     "num_steps": (lambda v: v >= 0, "an integer >= 0 (0: use --epochs)"),
@@ -107,7 +110,8 @@ _CONCERNS = ("prior", "objective", "nets", "optim")
 def validate(config) -> None:
     """Raises ValueError naming every loop field whose value no run can use, and what it must be;
     the subtrees are checked by the code that builds them."""
-    top = set(_VALID) | {"variant", "seed", "dataset", "data_dir"} | set(_CONCERNS)
+    top = (set(_VALID) | {"variant", "seed", "same_data_order", "dataset", "data_dir"}
+           | set(_CONCERNS))
     unknown = sorted(set(config) - top)
     if unknown:
         raise ValueError(

@@ -9,7 +9,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxgan import checkpoint, priors, viz
+from jaxgan import checkpoint, population, priors, viz
 from jaxgan.data.mnist import load_mnist
 from jaxgan.train import Trainer, has_checkpoint, load_config, make_mesh
 
@@ -18,20 +18,26 @@ LATENTS = ("prior", "recall", "gmm")
 RECALL = {"active_mean": 1.1, "active_std": 0.15, "stratified": True}
 
 
-def load_run(workdir: str | Path):
+def load_run(workdir: str | Path, member: int | None = None):
     """(trainer, state) of the newest intact checkpoint in `workdir`, built from its
-    `config.json`; the training set's size is read from the checkpoint (the data order's length)."""
+    `config.json`; the training set's size is read from the checkpoint (the data order's length).
+    A population's `member` comes back as the single run it equals (`population.member_config`).
+    """
     workdir = Path(workdir)
     config = load_config(workdir)
+    population.check_member(config, member)
     if not has_checkpoint(workdir):
         raise FileNotFoundError(f"{workdir / 'checkpoints'}: no checkpoint to sample from")
     mngr = checkpoint.manager(workdir, config.keep_checkpoints, create=False)
     try:
-        (num_images,) = checkpoint.saved_shape(mngr, "perm")
+        num_images = checkpoint.saved_shape(mngr, "perm")[-1]
         trainer = Trainer(config, make_mesh(), num_images=num_images)
         state, _ = checkpoint.restore_latest(mngr, trainer.init_state())
     finally:
         mngr.close()
+    if population.size(config) > 1:
+        state = population.select(state, member)
+        trainer = Trainer(population.member_config(config, member), make_mesh(), num_images)
     return trainer, state
 
 
@@ -48,12 +54,13 @@ def encode(trainer: Trainer, state, images_u8: np.ndarray, batch_size: int = 100
     return {k: np.concatenate([p[k] for p in parts]) for k in ("noise", "logits")}
 
 
-def encoder_clustering(workdir: str | Path, data_dir: str | None = None) -> dict | None:
+def encoder_clustering(workdir: str | Path, data_dir: str | None = None,
+                       member: int | None = None) -> dict | None:
     """Clustering quality of the run's encoder on the MNIST test set (purity, accuracy, NMI, ARI
     for argmax ℓ and K-Means on [ẑ_n, softmax ℓ]); None for a run without an encoder."""
     from jaxgan.eval import clustering
 
-    trainer, state = load_run(workdir)
+    trainer, state = load_run(workdir, member)
     if "enc" not in trainer.model.nets:
         return None
     images, labels = load_mnist(data_dir or trainer.config.data_dir or None, "test")
@@ -61,7 +68,8 @@ def encoder_clustering(workdir: str | Path, data_dir: str | None = None) -> dict
     return clustering.encoder_clustering(codes["noise"], codes["logits"], labels)
 
 
-def component_agreement(workdir: str | Path, per_component: int = 1000, seed: int = 0):
+def component_agreement(workdir: str | Path, per_component: int = 1000, seed: int = 0,
+                        member: int | None = None):
     """How the prior's labelled components map to the digits the project's classifier sees in
     G's samples: `{"digit_accuracy": P(classifier says k | component k), "matched_accuracy": the
     same after the best one-to-one map of components to digits}`; None for unlabelled priors.
@@ -71,7 +79,7 @@ def component_agreement(workdir: str | Path, per_component: int = 1000, seed: in
     """
     from jaxgan.eval import classifier, clustering
 
-    trainer, state = load_run(workdir)
+    trainer, state = load_run(workdir, member)
     k = trainer.model.prior.num_classes
     if not k:
         return None
@@ -141,10 +149,11 @@ def generate_raw(
     class_label: int | None = None,
     latents: str = "prior",
     data_dir: str | None = None,
+    member: int | None = None,
 ) -> tuple[np.ndarray, object]:
     """(samples float (n, D) in the networks' range, the run's config) from the latest
     checkpoint; same seed, same samples. See `generate_images` for the options."""
-    trainer, state = load_run(workdir)
+    trainer, state = load_run(workdir, member)
     if latents == "gmm":
         batch_size = max(num_samples, 1)  # the GMM's draw is stratified over the whole set
     sample = _latent_sampler(trainer, state, latents, class_label, data_dir, seed)
@@ -167,12 +176,15 @@ def generate_images(
     class_label: int | None = None,
     latents: str = "prior",
     data_dir: str | None = None,
+    member: int | None = None,
 ) -> np.ndarray:
     """uint8 (num_samples, 28, 28) images from the latest checkpoint; same seed, same images.
 
     `latents`: "prior" (the trained prior), "recall" (ClusterGAN's improving-recall labels:
     stratified classes, active entry ~ N(1.1, 0.15²)), "gmm" (z_n from a Gaussian mixture fitted
-    on the encoder's codes of the MNIST test images). `class_label` keeps one component.
+    on the encoder's codes of the MNIST test images). `class_label` keeps one component;
+    `member`: which GAN of a population.
     """
-    x, _ = generate_raw(workdir, num_samples, seed, batch_size, class_label, latents, data_dir)
+    x, _ = generate_raw(workdir, num_samples, seed, batch_size, class_label, latents, data_dir,
+                        member)
     return viz.to_uint8(x, pixel_map).reshape(-1, 28, 28)

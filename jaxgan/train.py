@@ -14,7 +14,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm import tqdm
 
-from jaxgan import checkpoint, datasets, frozen, variants, viz
+from jaxgan import checkpoint, datasets, frozen, population, variants, viz
 from jaxgan.config import flatten, load_variant_config, mismatches, resolve_saved, to_json, validate
 from jaxgan.optim import optimizers
 from jaxgan.state import TrainState
@@ -37,20 +37,31 @@ def make_mesh(devices=None) -> Mesh:
     return Mesh(np.asarray(devices or jax.devices()), ("data",))
 
 
-def create_state(config, model: Model, opt: dict, num_images: int) -> TrainState:
-    """A fresh state from `config.seed`: every network, the prior's params, their optimiser
-    states, and the step and data-order keys."""
-    root = jax.random.PRNGKey(config.seed)
-    _, _, _, k_step, k_data = jax.random.split(root, 5)
+def _state_of(seed, data_seed, model: Model, opt: dict, num_images: int) -> TrainState:
+    root = jax.random.PRNGKey(seed)
+    _, _, _, k_step, _ = jax.random.split(root, 5)
     params = model.init(root)
     return TrainState(
         step=jnp.zeros((), jnp.int32),
         params=params,
         opt_state={name: opt[name].init(params[name]) for name in model.trained},
         key=k_step,
-        data_key=k_data,
+        data_key=jax.random.split(jax.random.PRNGKey(data_seed), 5)[4],
         perm=jnp.zeros((num_images,), jnp.int32),
     )
+
+
+def create_state(config, model: Model, opt: dict, num_images: int) -> TrainState:
+    """A fresh state from `config.seed`: every network, the prior's params, their optimiser
+    states, and the step and data-order keys; for a population, member i's is seed + i's."""
+    n = population.size(config)
+    if n == 1:
+        return _state_of(config.seed, config.seed, model, opt, num_images)
+    seeds = config.seed + jnp.arange(n)
+    data_seeds = jnp.full((n,), config.seed) if config.same_data_order else seeds
+    make = jax.vmap(lambda s, ds: _state_of(s, ds, model, opt, num_images),
+                    out_axes=population.AXES)
+    return make(seeds, data_seeds)
 
 
 def epoch_of(config, num_images: int, step: int) -> int:
@@ -120,6 +131,7 @@ class Trainer:
         self.step = make_step(self.model, self.opt, config.batch_size, config.n_critic, mesh)
         self.replicated = NamedSharding(mesh, P())
         self.num_images = num_images
+        self.members = population.size(config)
         self._compiled = {}
 
     def init_state(self) -> TrainState:
@@ -138,13 +150,17 @@ class Trainer:
         return jax.device_put(data, self.replicated)
 
     def run(self, state, data, num_steps: int, frozen=None):
-        """`num_steps` steps in one dispatch; `frozen` (default: the objective's own): networks
-        the objective reads but does not train (passed as an argument, so they are neither baked
-        into the program nor saved)."""
+        """`num_steps` steps in one dispatch (of every member of a population); `frozen`
+        (default: the objective's own): networks the objective reads but does not train (passed
+        as an argument, so they are neither baked into the program nor saved)."""
         frozen = self.frozen if frozen is None else frozen
         if num_steps not in self._compiled:
+            run = make_multi_step(self.step, num_steps)
+            if self.members > 1:  # metrics: (members, num_steps)
+                run = jax.vmap(run, in_axes=(population.AXES, None, None),
+                               out_axes=(population.AXES, 0))
             self._compiled[num_steps] = jax.jit(
-                make_multi_step(self.step, num_steps),
+                run,
                 donate_argnums=0,
                 out_shardings=(self.replicated, self.replicated),
             )
@@ -161,6 +177,35 @@ def _grid(trainer: Trainer, state, key, n: int, path: Path) -> None:
     z, _ = trainer.model.prior.sample(state.params["prior"], key, n)
     dataset = datasets.get(trainer.config.dataset)
     dataset.preview(jax.device_get(trainer.generate(state, z)), path)
+
+
+def _grids(trainer: Trainer, state, key, n: int, workdir: Path, name: str) -> None:
+    """`grids/<name>`, or `grids/member_<i>/<name>` for each member of a population."""
+    if trainer.members == 1:
+        _grid(trainer, state, key, n, workdir / "grids" / name)
+        return
+    for i in range(trainer.members):
+        member_dir = workdir / "grids" / f"member_{i}"
+        _grid(trainer, population.select(state, i), key, n, member_dir / name)
+
+
+def _check_finite(metrics: dict, step0: int, workdir: Path, last_saved) -> None:
+    """Raises NonFiniteLoss at the first step where a loss (of any member) is not finite."""
+    finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)  # (members, k)
+    if finite.all():
+        return
+    first = int(np.argmin(finite.all(axis=0)))
+    member = int(np.argmin(finite[:, first]))
+    bad = [n for n, v in metrics.items() if not np.isfinite(v[member, first])]
+    who = f" of member {member}" if finite.shape[0] > 1 else ""
+    raise NonFiniteLoss(
+        f"non-finite {', '.join(bad)}{who} at step {step0 + first + 1}; training stopped. "
+        + (
+            f"The last good checkpoint (step {last_saved}) is kept in {workdir / 'checkpoints'}"
+            if last_saved is not None
+            else "No checkpoint had been saved yet."
+        )
+    )
 
 
 def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> TrainState:
@@ -211,38 +256,25 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
             step0 = int(state.step)
             k = min(config.steps_per_call, total - step0)
             state, metrics = trainer.run(state, data, k)
-            metrics = jax.device_get(metrics)
-            finite = np.all([np.isfinite(v) for v in metrics.values()], axis=0)
-            if not finite.all():
-                first = int(np.argmin(finite))
-                bad = [n for n, v in metrics.items() if not np.isfinite(v[first])]
-                raise NonFiniteLoss(
-                    f"non-finite {', '.join(bad)} at step {step0 + first + 1}; training stopped. "
-                    + (
-                        f"The last good checkpoint (step {last_saved}) is kept in "
-                        f"{workdir / 'checkpoints'}"
-                        if last_saved is not None
-                        else "No checkpoint had been saved yet."
-                    )
-                )
+            metrics = {n: np.asarray(v).reshape(trainer.members, k)
+                       for n, v in jax.device_get(metrics).items()}
+            _check_finite(metrics, step0, workdir, last_saved)
             for i in range(k):
                 if (step0 + i + 1) % config.log_every == 0 or step0 + i + 1 == total:
-                    row = {"step": step0 + i + 1} | {n: float(v[i]) for n, v in metrics.items()}
-                    metrics_file.write(json.dumps(row) + "\n")
+                    for m in range(trainer.members):
+                        who = {"member": m} if trainer.members > 1 else {}
+                        row = {"step": step0 + i + 1, **who} | {
+                            n: float(v[m, i]) for n, v in metrics.items()}
+                        metrics_file.write(json.dumps(row) + "\n")
             step1 = step0 + k
             bar.update(k)
             bar.set_postfix(
-                d_loss=f"{metrics['d_loss'][-1]:.3f}", g_loss=f"{metrics['g_loss'][-1]:.3f}"
+                d_loss=f"{metrics['d_loss'][0, -1]:.3f}", g_loss=f"{metrics['g_loss'][0, -1]:.3f}"
             )
             epoch = epoch_of(config, len(images), step1)
             if epoch > epoch_of(config, len(images), step0) or step1 == total:
-                _grid(
-                    trainer,
-                    state,
-                    grid_key,
-                    config.grid_samples,
-                    workdir / "grids" / f"epoch_{epoch:04d}_step_{step1:07d}.png",
-                )
+                _grids(trainer, state, grid_key, config.grid_samples, workdir,
+                       f"epoch_{epoch:04d}_step_{step1:07d}.png")
             if (
                 step1 // config.checkpoint_every > step0 // config.checkpoint_every
                 or step1 == total

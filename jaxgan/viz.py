@@ -41,7 +41,8 @@ def save_grid(images_u8: np.ndarray, path: str | Path, nrow: int | None = None, 
 
 
 def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
-    """Plots D and G losses (and mean logits) against the step from `metrics.jsonl`."""
+    """Plots D and G losses (and mean logits) against the step from `metrics.jsonl`, one curve
+    per population member."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,12 +51,15 @@ def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
     rows = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line]
     if not rows:
         return
-    steps = [r["step"] for r in rows]
+    members = sorted({r.get("member") for r in rows}, key=lambda m: -1 if m is None else m)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    for key in ("d_loss", "g_loss"):
-        ax1.plot(steps, [r[key] for r in rows], label=key, lw=0.8)
-    for key in ("real_logit", "fake_logit"):
-        ax2.plot(steps, [r[key] for r in rows], label=key, lw=0.8)
+    for m in members:
+        mine = [r for r in rows if r.get("member") == m]
+        steps, who = [r["step"] for r in mine], "" if m is None else f" (member {m})"
+        for ax, keys in ((ax1, ("d_loss", "g_loss")), (ax2, ("real_logit", "fake_logit"))):
+            for key in keys:
+                if key in mine[0]:
+                    ax.plot(steps, [r[key] for r in mine], label=key + who, lw=0.8)
     ax1.set(xlabel="step", title="losses")
     ax2.set(xlabel="step", title="mean D output")
     ax1.legend()

@@ -223,7 +223,7 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
     images = load_mnist(small_mnist, "test", download=False)[0]
     calls = []
 
-    def generate_images(workdir, num_samples, seed=0, pixel_map="half"):
+    def generate_images(workdir, num_samples, seed=0, pixel_map="half", member=None):
         calls.append((workdir, num_samples, seed))
         return images[seed : seed + num_samples]
 
@@ -232,8 +232,8 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
         "jaxgan.generate",
         types.SimpleNamespace(
             generate_images=generate_images,
-            encoder_clustering=lambda workdir, data_dir: None,
-            component_agreement=lambda workdir, seed: None,
+            encoder_clustering=lambda workdir, data_dir, member: None,
+            component_agreement=lambda workdir, seed, member: None,
         ),
     )
     reference = tmp_path / "reference.npz"

@@ -233,16 +233,19 @@ def run_data_dir(workdir: str) -> str | None:
         return None
 
 
-def sample_workdir(workdir: str, num_samples: int, seed: int = 0) -> ImageSet:
-    """`num_samples` digits from the latest checkpoint of a training workdir."""
+def sample_workdir(workdir: str, num_samples: int, seed: int = 0,
+                   member: int | None = None) -> ImageSet:
+    """`num_samples` digits from the latest checkpoint of a training workdir (of one member of a
+    population)."""
     if not Path(workdir).expanduser().is_dir():
         raise EvaluationError(f"{workdir}: no such training workdir")
     from jaxgan.generate import generate_images
 
-    images = np.asarray(generate_images(workdir, num_samples, seed=seed))
+    images = np.asarray(generate_images(workdir, num_samples, seed=seed, member=member))
     images = _channels_last(quantize(images), workdir)
+    who = "" if member is None else f" member {member}"
     return ImageSet(
-        f"{workdir} ({images.shape[0]} samples, seed {seed})", to_gray28(images), images
+        f"{workdir}{who} ({images.shape[0]} samples, seed {seed})", to_gray28(images), images
     )
 
 
@@ -299,8 +302,10 @@ def evaluate(
     cache_dir: str | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
     log: Callable[[str], None] = lambda message: None,
+    member: int | None = None,
 ) -> dict:
-    """Evaluates `samples` (or `workdir`) against `reference`; returns a JSON-ready report.
+    """Evaluates `samples` (or `workdir`, or its population's `member`) against `reference`;
+    returns a JSON-ready report.
 
     The report has `rows` (metric, value, n_real, n_fake, extractor, k), `metrics` per extractor,
     `skipped` (extractor -> one-line reason), `cache` (extractor -> hit/built/rebuilt),
@@ -321,7 +326,7 @@ def evaluate(
         raise EvaluationError(f"--num_reference must exceed {max(K_PR, K_DC)}, got {num_reference}")
     from jaxgan.eval.toy import toy_points, toy_report
 
-    toy = toy_points(samples, workdir, num_samples, seed)
+    toy = toy_points(samples, workdir, num_samples, seed, member)
     if toy is not None:
         return toy_report(*toy) | {"seconds": time.perf_counter() - start}
     if workdir is not None and data_dir is None:
@@ -350,7 +355,7 @@ def evaluate(
     fake = (
         load_images(samples, num_samples, data_dir, want_rgb)
         if samples is not None
-        else sample_workdir(workdir, num_samples, seed)
+        else sample_workdir(workdir, num_samples, seed, member)
     )
     if len(fake) <= max(K_PR, K_DC):
         raise EvaluationError(f"{fake.description}: need more than {max(K_PR, K_DC)} images")
@@ -374,8 +379,8 @@ def evaluate(
     if workdir is not None:
         from jaxgan.generate import component_agreement, encoder_clustering
 
-        clusters = encoder_clustering(workdir, data_dir)
-        components = component_agreement(workdir, seed=seed)
+        clusters = encoder_clustering(workdir, data_dir, member)
+        components = component_agreement(workdir, seed=seed, member=member)
     return {
         "clustering": clusters,
         "components": components,
@@ -433,11 +438,7 @@ def format_clustering(clusters: dict) -> str:
     return "\n".join(lines)
 
 
-def run(json_path: str | None = None, out=None, err=None, **options) -> None:
-    """`evaluate(**options)`, then prints skipped extractors and the table; writes JSON if asked."""
-    out = sys.stdout if out is None else out
-    err = sys.stderr if err is None else err
-    report = evaluate(log=lambda message: print(message, file=err, flush=True), **options)
+def _print_report(report: dict, out, err) -> None:
     for name, reason in report["skipped"].items():
         print(f"{name}: skipped, weights unavailable. {reason}", file=out)
     for warning in report["warnings"]:
@@ -454,8 +455,34 @@ def run(json_path: str | None = None, out=None, err=None, **options) -> None:
             f"{c['matched_accuracy']:.4f}",
             file=out,
         )
+
+
+def run(json_path: str | None = None, out=None, err=None, **options) -> dict:
+    """`evaluate(**options)`, then prints skipped extractors and the table; writes JSON if asked.
+
+    A population's workdir without `member` is evaluated member by member, then summarised as
+    mean ± std (the JSON then has `members` and `summary`). Returns the report.
+    """
+    from jaxgan.eval.summary import format_summary, population_size, summarize
+
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    start = time.perf_counter()
+    n = population_size(options.get("workdir")) if options.get("member") is None else 1
+    reports = []
+    for member in range(n) if n > 1 else [options.get("member")]:
+        report = evaluate(log=lambda message: print(message, file=err, flush=True),
+                          **(options | {"member": member}))
+        _print_report(report, out, err)
+        reports.append(report)
+    if n > 1:
+        report = {"members": reports, "summary": summarize(reports),
+                  "seconds": time.perf_counter() - start}
+        print(f"\n{options['workdir']}: {n} members, mean ± std (sample std):", file=out)
+        print(format_summary(report["summary"]), file=out)
     print(f"evaluated in {report['seconds']:.1f} s", file=err)
     if json_path:
         path = Path(json_path).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2) + "\n")
+    return report

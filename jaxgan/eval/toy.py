@@ -12,7 +12,8 @@ import numpy as np
 from jaxgan.data import toy2d
 
 
-def toy_points(samples: str | None, workdir: str | None, num_samples: int, seed: int):
+def toy_points(samples: str | None, workdir: str | None, num_samples: int, seed: int,
+               member: int | None = None):
     """(points (n, 2), toy name, description) when the source is a toy run or a toy npz; else
     None."""
     if workdir is not None:
@@ -25,8 +26,9 @@ def toy_points(samples: str | None, workdir: str | None, num_samples: int, seed:
             return None
         from jaxgan.generate import generate_raw
 
-        points, _ = generate_raw(workdir, num_samples, seed)
-        return points, name, f"{workdir} ({len(points)} samples, seed {seed})"
+        points, _ = generate_raw(workdir, num_samples, seed, member=member)
+        who = "" if member is None else f" member {member}"
+        return points, name, f"{workdir}{who} ({len(points)} samples, seed {seed})"
     if samples is not None and samples.endswith(".npz") and Path(samples).is_file():
         try:
             with np.load(samples) as f:

@@ -3,10 +3,11 @@
     python bin/benchmark.py --data_dir=/path/to/mnist --json=/tmp/bench.json
     python bin/benchmark.py --batch_sizes=64 --windows=3 --steps_per_window=100 --skip_torch
 
-Medians over alternating timed windows (jaxgan, torch template, torch detached), compile time,
+Medians over alternating timed windows (jaxgan, torch template, torch detached, torch.compile,
+and a population of --population GANs against as many sequential template steps), compile time,
 FLOPs per step (analytic, and XLA's count) and the share of the machine's float32 matmul rate.
-What is measured and how: jaxgan/benchmark.py. JAX picks its default backend (a GPU when there is
-one); torch then uses CUDA when it has it.
+What is measured and how: benchmarks/throughput.py. JAX picks its default backend (a GPU when
+there is one); torch then uses CUDA when it has it.
 """
 
 import json
@@ -17,7 +18,7 @@ from absl import app, flags, logging
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from jaxgan import benchmark  # noqa: E402
+from benchmarks import throughput as benchmark  # noqa: E402
 from jaxgan.data.mnist import MnistError, load_mnist  # noqa: E402
 
 FLAGS = flags.FLAGS
@@ -48,6 +49,9 @@ flags.DEFINE_bool(
 flags.DEFINE_string("data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR).")
 flags.DEFINE_string("json", None, "Write the rows (one per batch size) to this JSON file.")
 flags.DEFINE_bool("skip_torch", False, "Measure jaxgan only, even when torch is installed.")
+flags.DEFINE_bool("torch_compile", True, "Also time the detached step under torch.compile.")
+flags.DEFINE_integer("population", 8, "Also time a jaxgan population of N GANs against N "
+                     "sequential PyTorch template steps (0 or 1: skip).", lower_bound=0)
 
 
 def main(argv):
@@ -78,6 +82,8 @@ def main(argv):
             warmup_seconds=FLAGS.warmup_seconds,
             steps_per_call=FLAGS.steps_per_call,
             with_torch=not FLAGS.skip_torch,
+            torch_compile=FLAGS.torch_compile,
+            population=FLAGS.population,
             matmul_size=FLAGS.matmul_size,
             shape_ceiling=FLAGS.shape_ceiling,
             log=log,

@@ -1,4 +1,5 @@
-"""Smoke test of jaxgan.benchmark: two short windows at batch 64 give positive finite numbers."""
+"""The benchmark machinery (`benchmarks/`): FLOP counts, and two short windows at batch 64 give
+positive finite numbers."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from jaxgan import benchmark
+from benchmarks import flops, machine
+from benchmarks import throughput as benchmark
 
 
 def _images(n=256, seed=0):
@@ -25,20 +27,20 @@ def test_step_flops_counts():
     d_macs = 784 * 1024 + 1024 * 512 + 512 * 256 + 256 * 1
     d_step = 2 * b * g_macs + 2 * (2 * b) * (3 * d_macs - 784 * 1024)
     g_step = 2 * b * (3 * g_macs - 100 * 256) + 2 * b * 2 * d_macs
-    assert benchmark.step_flops(b, "jaxgan") == d_step + g_step
-    detached = benchmark.step_flops(b, "torch_detached")
+    assert flops.step_flops(b, "jaxgan") == d_step + g_step
+    detached = flops.step_flops(b, "torch_detached")
     assert detached == d_step + g_step + 2 * b * d_macs  # + D's weight grads in the G step
-    template = benchmark.step_flops(b, "torch_template")
+    template = flops.step_flops(b, "torch_template")
     assert template == detached + 2 * b * (784 * 1024 + 3 * g_macs - g_macs - 100 * 256)
     with pytest.raises(ValueError):
-        benchmark.step_flops(b, "other")
-    dots = benchmark.step_dots(b)
+        flops.step_flops(b, "other")
+    dots = flops.step_dots(b)
     assert len(dots) == 4 + 11 + 11 + 8  # G fwd; D fwd+wgrad+igrad; G fwd+wgrad+igrad; D fwd+igrad
     assert (1024, 2 * b, 784) not in dots and (784, 2 * b, 1024) in dots  # D layer-1 weight grad
 
 
 def test_dots_rate():
-    rate = benchmark.dots_rate([(64, 100, 256), (64, 256, 1), (64, 100, 256)], measurements=1,
+    rate = machine.dots_rate([(64, 100, 256), (64, 256, 1), (64, 100, 256)], measurements=1,
                                min_seconds=0.001)
     assert _positive_finite(rate)
 
@@ -46,7 +48,8 @@ def test_dots_rate():
 def test_run_benchmark_smoke():
     rows = benchmark.run_benchmark(
         _images(), [64], windows=2, steps_per_window=2, warmup_seconds=0.0, steps_per_call=2,
-        with_torch=benchmark.torch_available(), matmul_size=256, matmul_seconds=0.01,
+        with_torch=benchmark.torch_available(), torch_compile=False, matmul_size=256,
+        matmul_seconds=0.01,
         shape_ceiling=False, log=lambda _: None,
     )
     assert len(rows) == 1

@@ -1,6 +1,6 @@
 """The course template's GAN training step in PyTorch eager, as a speed reference for the benchmark.
 
-Imported only by `jaxgan.benchmark` when torch is installed (`pip install jaxgan[bench]`). The
+Imported only by `benchmarks.throughput` when torch is installed (`pip install jaxgan[bench]`). The
 networks and the step follow the public template (`AlexVerine/DataLabAssignement2`, `model.py`
 and `utils.py`): `nn.Linear` MLPs with LeakyReLU(0.2), G ending in tanh and D in a sigmoid,
 `nn.BCELoss`, Adam 2e-4 with betas (0.9, 0.999) for both nets, and per batch one D step then one
@@ -13,6 +13,8 @@ Two forms of the step are measured:
   zeroed by `G.zero_grad()` at the start of the G step), and the G step's backward also fills
   D's gradients (zeroed by the next `D.zero_grad()`).
 - `detach=True`: the same with `G(z).detach()` in the D step, the usual fix.
+
+`compile=True` wraps G and D in `torch.compile` (inductor), the optimiser steps staying eager.
 
 Both return the two losses with `.item()` each step, as the template's `D_train` / `G_train` do.
 
@@ -86,6 +88,7 @@ class TorchTemplateStep:
         device: torch.device | str | None = None,
         seed: int = 0,
         latent_dim: int = LATENT_DIM,
+        compile: bool = False,
     ):
         self.device = torch.device(device) if device is not None else default_device()
         self.batch_size, self.detach, self.latent_dim = batch_size, detach, latent_dim
@@ -98,6 +101,8 @@ class TorchTemplateStep:
             raise ValueError(f"batch size {batch_size} exceeds the {len(self.data)} images")
         self.G = TemplateGenerator(latent_dim).to(self.device)
         self.D = TemplateDiscriminator().to(self.device)
+        if compile:  # inductor; the optimiser steps stay eager
+            self.G, self.D = torch.compile(self.G), torch.compile(self.D)
         self.G_optimizer = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.9, 0.999))
         self.D_optimizer = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.9, 0.999))
         self.criterion = nn.BCELoss()

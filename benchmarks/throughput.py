@@ -360,8 +360,8 @@ def _fmt(value, spec: str) -> str:
 def format_table(rows: Sequence[dict]) -> str:
     header = (
         f"{'batch':>5}  {'jaxgan':>9}  {'template':>9}  {'detached':>9}  {'compiled':>9}  "
-        f"{'x tmpl':>6}  {'x det':>6}  {'x comp':>6}  {'GFLOP/step':>10}  {'(XLA)':>7}  {'GFLOP/s':>8}  {'matmul':>7}  "
-        f"{'% matmul':>8}  "
+        f"{'x tmpl':>6}  {'x det':>6}  {'x comp':>6}  {'GFLOP/step':>10}  {'(XLA)':>7}  "
+        f"{'GFLOP/s':>8}  {'matmul':>7}  {'% matmul':>8}  "
         f"{'% shapes':>8}  {'compile s':>9}  {'other cpu':>9}"
     )
     lines = ["steps/s (median of windows)", header, "-" * len(header)]

@@ -1,0 +1,52 @@
+"""The results table (`benchmarks/results.py`) from evaluation reports: ranking, mean ± std cells,
+failed rows, the sampler rows over the same members, and the BENCHMARKS.md block."""
+
+import json
+
+import numpy as np
+
+from benchmarks import results
+
+
+def _report(path, fds, precisions):
+    n = len(fds)
+    metrics = {m: [0.5] * n for m in results.METRICS}
+    metrics["frechet_distance"], metrics["precision"] = fds, precisions
+    summary = {m: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)), "values": v}
+               for m, v in metrics.items()}
+    path.write_text(json.dumps({"summary": {"classifier": summary}}))
+    return str(path)
+
+
+def test_tables_rank_by_mean_fd_and_keep_failures(tmp_path):
+    s = results.Settings(out=tmp_path, variants=["a", "b", "c"], num_seeds=3, sampler_members=2)
+    found = {
+        "a": {"eval": _report(tmp_path / "a.json", [30.0, 32.0, 34.0], [0.1, 0.2, 0.3])},
+        "b": {"eval": _report(tmp_path / "b.json", [10.0, 12.0, 14.0], [0.5, 0.6, 0.7])},
+        "c": {"failed": "non-finite d_loss at step 7"},
+    }
+    assert results.ranked(found) == ["b", "a"]
+    rows = results.variant_table(s, found)
+    assert rows[2].startswith("| b | 12.0 ± 2.0 | 0.600 ± 0.100 |")
+    assert rows[4].startswith("| c | failed: non-finite d_loss at step 7 |")
+
+    one = {m: 0.5 for m in results.METRICS} | {"frechet_distance": 9.0, "precision": 0.8}
+    paths = []
+    for m in range(2):
+        path = tmp_path / f"b.drs.{m}.json"
+        values = one | {"frechet_distance": 9.0 + m}
+        path.write_text(json.dumps({"metrics": {"classifier": values}}))
+        paths.append({"eval": str(path)})
+    rows = results.sampler_table(s, found, {"b": {"drs": paths}})
+    assert rows[2].startswith("| b | none | 11.0 ± 1.4 |")  # members 0 and 1 only
+    assert rows[3].startswith("| b | drs | 9.5 ± 0.7 | 0.800 ± 0.000 |")
+
+
+def test_the_block_in_benchmarks_is_replaced_not_repeated(tmp_path):
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("# Benchmarks\n\nbefore\n")
+    results.update_benchmarks(path, "table 1")
+    results.update_benchmarks(path, "table 2")
+    text = path.read_text()
+    assert text.count(results.BEGIN) == 1 and "table 2" in text and "table 1" not in text
+    assert text.startswith("# Benchmarks\n\nbefore\n")

@@ -11,7 +11,7 @@ written is not recomputed), each a `bin/` command run as a subprocess whose log 
    their members, and score those samples;
 4. optionally, Inception FID / P / R of the best variants' member 0 on `inception_samples` samples
    against as many MNIST test images (`--inception_weights`);
-5. write `REPORT.md` beside the runs: the tables, the last grid and loss curves of every variant,
+5. write `report/REPORT.md` beside the runs: the tables, the last grid and loss curves of every variant,
    and a precision–recall scatter of all rows; and, if asked, the tables into BENCHMARKS.md between
    the `<!-- results:begin -->` / `<!-- results:end -->` markers.
 
@@ -297,18 +297,20 @@ def write_report(s: Settings, command: str, results: dict, sampled: dict,
                    f"default_1.pt), on CPU, {s.inception_samples} samples against "
                    f"{s.inception_samples} MNIST test images:", "", *inception_table(incep)]
     markdown = "\n".join(tables)
+    folder = s.out / "report"  # self-contained: copy it anywhere
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(s.out / "pr_scatter.png", folder / "pr_scatter.png")
     body = ["# jaxgan results", "", markdown, "", "![precision-recall](pr_scatter.png)", "",
             "## Every variant: last grid (member 0) and loss curves", ""]
     for v in ranked(results) + [v for v in results if "failed" in results[v]]:
         run = s.out / "runs" / v
-        grid = _last_grid(run)
         body.append(f"### {v}")
-        if grid is not None:
-            body.append(f"![{v} grid]({grid.relative_to(s.out).as_posix()})")
-        if (run / "losses.png").is_file():
-            body.append(f"![{v} losses]({(run / 'losses.png').relative_to(s.out).as_posix()})")
+        for image, name in ((_last_grid(run), "grid"), (run / "losses.png", "losses")):
+            if image is not None and image.is_file():
+                shutil.copy(image, folder / f"{v}_{name}.png")
+                body.append(f"![{v} {name}]({v}_{name}.png)")
         body.append("")
-    path = s.out / "REPORT.md"
+    path = folder / "REPORT.md"
     path.write_text("\n".join(body) + "\n")
     return path, markdown
 

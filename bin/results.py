@@ -2,7 +2,7 @@
 
     python bin/results.py --out=results --epochs=1 --num_seeds=3 --update=BENCHMARKS.md
 
-Resumes what is done. Writes <out>/REPORT.md (tables, grids, loss curves, a precision-recall
+Resumes what is done. Writes <out>/report/REPORT.md (tables, grids, loss curves, a precision-recall
 scatter); --update also puts the tables into BENCHMARKS.md. Stages: benchmarks/results.py.
 """
 

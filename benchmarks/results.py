@@ -11,8 +11,9 @@ written is not recomputed), each a `bin/` command run as a subprocess whose log 
    their members, and score those samples;
 4. optionally, Inception FID / P / R of the best variants' member 0 on `inception_samples` samples
    against as many MNIST test images (`--inception_weights`);
-5. write `report/REPORT.md` beside the runs: the tables, the last grid and loss curves of every variant,
-   and a precision–recall scatter of all rows; and, if asked, the tables into BENCHMARKS.md between
+5. write `report/REPORT.md` beside the runs: the tables, the last grid and loss curves of every
+   variant, and a precision–recall scatter of all rows; and, if asked, the tables into
+   BENCHMARKS.md between
    the `<!-- results:begin -->` / `<!-- results:end -->` markers.
 
 A variant that fails (e.g. a non-finite loss) is a row saying so, and the others go on.

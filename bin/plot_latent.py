@@ -22,6 +22,7 @@ from jaxgan.cli import fail  # noqa: E402
 
 flags.DEFINE_enum("plot", None, ["tsne", "interp", "pr"], "Which plot.", required=True)
 flags.DEFINE_string("workdir", None, "Training run directory (tsne, interp).")
+flags.DEFINE_integer("member", None, "Which GAN of a population workdir.", lower_bound=0)
 flags.DEFINE_string("out", None, "Output path without extension.", required=True)
 flags.DEFINE_integer("num", 2000, "tsne: points per panel.", lower_bound=10)
 flags.DEFINE_integer("seed", 0, "Latent and t-SNE seed.")
@@ -43,7 +44,7 @@ def main(argv):
         raise ValueError(f"{command} needs --workdir")
     if command == "tsne":
         written = latent_plots.tsne(FLAGS.workdir, FLAGS.out, FLAGS.num, FLAGS.seed,
-                                    FLAGS.data_dir)
+                                    FLAGS.data_dir, FLAGS.member)
     elif command == "interp":
         classes = None
         if FLAGS.classes:
@@ -51,7 +52,8 @@ def main(argv):
                 raise ValueError(f"--classes={','.join(FLAGS.classes)}: give two labels a,b")
             classes = tuple(int(c) for c in FLAGS.classes)
         written = [latent_plots.interpolations(FLAGS.workdir, FLAGS.out, FLAGS.pairs,
-                                               FLAGS.steps, FLAGS.seed, classes)]
+                                               FLAGS.steps, FLAGS.seed, classes,
+                                               FLAGS.member)]
     else:
         pairs = [e.partition(":") for e in FLAGS.evals or []]
         if not pairs or any(not label or not path for label, _, path in pairs):

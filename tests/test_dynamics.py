@@ -1,5 +1,5 @@
 """The training-dynamics variants: unrolled, weight clipping, R1, MD-GAN, PR-divergence, feature
-losses, and the 2-D toys end to end (train, sample with a sampler, evaluate modes)."""
+losses (the 2-D toys end to end are in test_population.py)."""
 
 import chex
 import jax
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import datasets, optim, regularizers
+from jaxgan import optim, regularizers
 from jaxgan.config import load_variant_config, rmsprop
 from jaxgan.objectives import Context, mdgan, prgan
 from jaxgan.objectives.mdgan import log_likelihood, max_likelihood, simplex_vertices
@@ -125,27 +125,6 @@ def test_feature_losses_read_the_frozen_classifier(name, small_mnist):
     toy = _config(name)
     with pytest.raises(ValueError, match="784-d samples"):
         Trainer(toy, make_mesh(jax.devices()[:1]), N, data_dim=2)
-
-
-def test_toy_run_samples_and_scores_modes(tmp_path):
-    """--dataset=ring8 end to end: train, refine with DRS, score the modes."""
-    from jaxgan.eval.evaluate import evaluate
-    from jaxgan.samplers.refine import sample_with
-    from jaxgan.train import train_and_evaluate
-
-    c = load_variant_config("vanilla")
-    datasets.use(c, "ring8", explicit={"nets.g_hidden"})
-    assert c.nets.g_out_scale == 3.0 and c.nets.d_hidden == (128, 128, 128)
-    c.nets.g_hidden, c.nets.d_hidden, c.prior.latent_dim = (32,), (32,), 4
-    c.num_steps, c.steps_per_call, c.batch_size = 20, 10, 64
-    train_and_evaluate(c, tmp_path / "ring", progress=False)
-    assert list((tmp_path / "ring" / "grids").glob("*.png"))  # the scatter preview
-    report = evaluate(workdir=str(tmp_path / "ring"), num_samples=500)
-    values = {r["metric"]: r["value"] for r in report["rows"]}
-    assert values["modes_covered"][1] == 8 and 0 <= values["high_quality_fraction"] <= 1
-    x, info = sample_with(tmp_path / "ring", 300, "drs", {"burn_in": 500, "batch": 500})
-    assert x.shape == (300, 2) and 0 < info["acceptance"] <= 1
-    assert "BCE-trained" in info["critic"]
 
 
 def test_a_sampler_needs_a_per_sample_d_score():

@@ -261,7 +261,8 @@ def test_inception_rows_with_seeded_weights(monkeypatch, tmp_path):
 
     def seeded_inception(**options):
         def extract(images):
-            return {"features": pool3_features(params, images, batch_size=8, progress=False)}
+            # batch 4 of (28, 28) digits: test_inception.py's program, compiled once per session
+            return {"features": pool3_features(params, images, batch_size=4, progress=False)}
 
         return features.Extractor(
             "inception", features.params_fingerprint(params), features.RGB, extract

@@ -135,10 +135,8 @@ class Trainer:
         self._compiled = {}
 
     def init_state(self) -> TrainState:
-        """The fresh state, built by one compiled program (op by op it takes seconds)."""
-        make = jax.jit(lambda: create_state(self.config, self.model, self.opt, self.num_images),
-                       out_shardings=self.replicated)
-        return make()
+        state = create_state(self.config, self.model, self.opt, self.num_images)
+        return jax.device_put(state, self.replicated)
 
     def put_data(self, samples: np.ndarray, labels: np.ndarray):
         """The training set on the device, once: `{"x": (N, D), "y": (N,) int32}`."""

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jaxgan.config import variant_names
+from jaxgan.eval.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "bin"
@@ -149,34 +150,27 @@ def inception(s: Settings, variant: str, say: Callable[[str], None]) -> dict:
 # ---------------------------------------------------------------- tables
 
 
-def _summary(path: str) -> dict:
-    """metric -> (mean, std) of the classifier metrics of a report (a population's summary, or
-    one sample set's values with std None)."""
+def _reports(path: str) -> list[dict]:
+    """The sample-set reports of an evaluation JSON: a population's members, or the one set."""
     report = json.loads(Path(path).read_text())
-    if "summary" in report:
-        return {m: (v["mean"], v["std"]) for m, v in report["summary"]["classifier"].items()}
-    values = report["metrics"]["classifier"]
-    return {m: (v if not isinstance(v, list) else v[0], None) for m, v in values.items()}
+    return report.get("members", [report])
+
+
+def _stats(reports: list[dict]) -> dict:
+    """metric -> (mean, sample std; None for one report) of the reports' classifier metrics."""
+    summary = summarize(reports)["classifier"]
+    return {m: (v["mean"], v["std"] if len(reports) > 1 else None) for m, v in summary.items()}
+
+
+def _pooled(runs: list[dict]) -> dict:
+    """`_stats` over the reports of several stage results ({"eval": path} each)."""
+    return _stats([report for r in runs for report in _reports(r["eval"])])
 
 
 def _cell(metric: str, value) -> str:
     mean, std = value
     digits = 1 if metric == "frechet_distance" else 2 if metric == "modes_covered" else 3
     return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
-
-
-def _mean_std(values: dict) -> dict:
-    """metric -> (mean, sample std, None for one value) of metric -> values."""
-    import numpy as np
-
-    return {m: (float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else None)
-            for m, v in values.items()}
-
-
-def _members_summary(paths: list[str]) -> dict:
-    """Mean ± std over several single-sample-set reports."""
-    per = [_summary(p) for p in paths]
-    return _mean_std({m: [p[m][0] for p in per] for m in per[0]})
 
 
 def variant_table(s: Settings, results: dict) -> list[str]:
@@ -189,7 +183,7 @@ def variant_table(s: Settings, results: dict) -> list[str]:
         if "failed" in r:
             cells = [f"failed: {r['failed']}"] + [""] * (len(HEADERS) - 1)
         else:
-            summary = _summary(r["eval"])
+            summary = _pooled([r])
             cells = [_cell(m, summary[m]) for m in METRICS]
         lines.append(f"| {v} | " + " | ".join(cells) + f" | {SEEDS.get(v, '')} |")
     return lines
@@ -198,7 +192,7 @@ def variant_table(s: Settings, results: dict) -> list[str]:
 def ranked(results: dict) -> list[str]:
     """The variants that were scored, best (lowest mean classifier FD) first."""
     scored = [v for v, r in results.items() if "eval" in r]
-    return sorted(scored, key=lambda v: _summary(results[v]["eval"])["frechet_distance"][0])
+    return sorted(scored, key=lambda v: _pooled([results[v]])["frechet_distance"][0])
 
 
 def sampler_table(s: Settings, results: dict, sampled: dict) -> list[str]:
@@ -206,8 +200,7 @@ def sampler_table(s: Settings, results: dict, sampled: dict) -> list[str]:
     lines = ["| variant | sampler | " + " | ".join(HEADERS) + " |",
              "|---|---|" + "---|" * len(HEADERS)]
     for v, by_sampler in sampled.items():
-        plain = json.loads(Path(results[v]["eval"]).read_text())["summary"]["classifier"]
-        base = _mean_std({m: plain[m]["values"][: s.sampler_members] for m in METRICS})
+        base = _stats(_reports(results[v]["eval"])[: s.sampler_members])
         lines.append(f"| {v} | none | " + " | ".join(_cell(m, base[m]) for m in METRICS) + " |")
         for sampler, runs in by_sampler.items():
             failed = [r["failed"] for r in runs if "failed" in r]
@@ -215,7 +208,7 @@ def sampler_table(s: Settings, results: dict, sampled: dict) -> list[str]:
                 lines.append(f"| {v} | {sampler} | failed: {failed[0]} |"
                              + " |" * (len(HEADERS) - 1))
                 continue
-            summary = _members_summary([r["eval"] for r in runs])
+            summary = _pooled(runs)
             lines.append(f"| {v} | {sampler} | "
                          + " | ".join(_cell(m, summary[m]) for m in METRICS) + " |")
     return lines
@@ -244,14 +237,14 @@ def pr_scatter(results: dict, sampled: dict, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 6))
     for v in ranked(results):
-        summary = _summary(results[v]["eval"])
+        summary = _pooled([results[v]])
         (p, dp), (r, dr) = summary["precision"], summary["recall"]
         ax.errorbar(r, p, xerr=dr, yerr=dp, fmt="o", ms=4, capsize=2)
         ax.annotate(v, (r, p), fontsize=7, xytext=(3, 3), textcoords="offset points")
     for v, by_sampler in sampled.items():
         for sampler, runs in by_sampler.items():
             if all("eval" in x for x in runs):
-                summary = _members_summary([x["eval"] for x in runs])
+                summary = _pooled(runs)
                 ax.scatter(summary["recall"][0], summary["precision"][0], marker="x", s=20,
                            c="gray")
                 ax.annotate(f"{v}+{sampler}", (summary["recall"][0], summary["precision"][0]),

@@ -3,20 +3,22 @@ reports in one summary."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 
 def population_size(workdir: str | None) -> int:
-    """How many GANs a training workdir holds (1 for a plain run, or when it cannot tell)."""
+    """How many GANs a training workdir holds (1 for a plain run, or when it cannot tell: the
+    image path then reports the missing or broken workdir)."""
+    from jaxgan import population
+    from jaxgan.train import load_config
+
     if workdir is None:
         return 1
     try:
-        config = json.loads((Path(workdir).expanduser() / "config.json").read_text())
-        return int(config.get("num_seeds", 1))
-    except (OSError, ValueError, AttributeError, TypeError):
+        return population.size(load_config(Path(workdir).expanduser()))
+    except (OSError, ValueError, KeyError, TypeError):
         return 1
 
 

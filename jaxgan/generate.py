@@ -113,11 +113,14 @@ def _latent_sampler(trainer: Trainer, state, latents: str, class_label: int | No
         if not 0 <= class_label < prior.num_classes:
             raise ValueError(f"--class={class_label}: the prior's components are "
                              f"0..{prior.num_classes - 1}")
-    if latents != "prior" and config.prior.name != "one_hot_gaussian":
-        raise ValueError(f"--{latents} needs ClusterGAN's one-hot prior, not "
-                         f"{config.prior.name!r}")
+    if latents != "prior":
+        try:  # recall and gmm work on z = [noise | v·one-hot], the priors that take RECALL's v
+            recall_prior = priors.build(config.prior.to_dict() | RECALL)
+        except ValueError:
+            raise ValueError(f"--{latents} needs ClusterGAN's one-hot prior, not "
+                             f"{config.prior.name!r}") from None
     if latents == "recall":
-        prior = priors.build(config.prior.to_dict() | RECALL)
+        prior = recall_prior
     if latents == "gmm":
         from jaxgan.eval import clustering
 

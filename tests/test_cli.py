@@ -28,14 +28,17 @@ def run(script, *args):
 # tests/test_pinned_bits.py trains wgan_gp, hinge and san through the same Trainer.
 NARROW = ("--config.nets.g_hidden=(64,128)", "--config.nets.d_hidden=(128,64)",
           "--config.nets.enc_hidden=(128,64)")
+# the vanilla runs of these tests compile one step program between them (the session's XLA cache)
+VANILLA = ("--config.steps_per_call=10", "--latent_dim=32", *NARROW[:2])
 
 
 @pytest.mark.parametrize("variant", ["vanilla", "clustergan"])
 def test_train_then_sample(tmp_path, variant, small_mnist):
     workdir = tmp_path / variant
     r = run("train.py", f"--variant={variant}", f"--workdir={workdir}", f"--data_dir={small_mnist}",
-            "--num_steps=30", "--config.steps_per_call=10", "--config.log_every=5",
-            "--latent_dim=32", *(NARROW if variant == "clustergan" else NARROW[:2]))
+            "--num_steps=30", "--config.log_every=5",
+            *(VANILLA if variant == "vanilla" else ("--config.steps_per_call=10",
+                                                    "--latent_dim=32", *NARROW)))
     assert r.returncode == 0, r.stderr[-2000:]
     config = json.loads((workdir / "config.json").read_text())
     assert config["variant"] == variant and config["prior"]["latent_dim"] == 32
@@ -69,7 +72,12 @@ def test_train_then_sample(tmp_path, variant, small_mnist):
         x, info = sample_with(workdir, 12, "ddls", {"steps": 3})
         assert x.shape == (12, 784) and info["acceptance"] == 1.0
         assert "BCE-trained" in info["critic"]
-        from jaxgan.generate import component_agreement
+        from jaxgan.generate import component_agreement, generate_raw
+
+        for latents in ("recall", "gmm"):
+            with pytest.raises(ValueError, match=f"^--{latents} needs ClusterGAN's one-hot prior, "
+                                                 "not 'gaussian'$"):
+                generate_raw(workdir, 12, latents=latents)
 
         assert component_agreement(workdir, per_component=5) is None
     if variant == "clustergan":
@@ -172,8 +180,9 @@ def test_metrics_are_complete_up_to_every_checkpoint_after_kill_9(tmp_path, smal
     fsynced before each checkpoint), and a resume then logs each later step exactly once."""
     workdir = tmp_path / "run"
     args = [sys.executable, str(ROOT / "bin" / "train.py"), f"--workdir={workdir}",
-            f"--data_dir={small_mnist}", "--num_steps=100000", "--config.checkpoint_every=10",
-            "--config.steps_per_call=5", "--config.log_every=1", "--config.keep_checkpoints=100"]
+            f"--data_dir={small_mnist}", "--num_steps=100000", *VANILLA,
+            "--config.checkpoint_every=10", "--config.log_every=1",
+            "--config.keep_checkpoints=100"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 240
@@ -191,8 +200,8 @@ def test_metrics_are_complete_up_to_every_checkpoint_after_kill_9(tmp_path, smal
     steps = [json.loads(x)["step"] for x in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert saved >= 20 and steps[:saved] == list(range(1, saved + 1))
     r = run("train.py", f"--workdir={workdir}", f"--data_dir={small_mnist}",
-            f"--num_steps={saved + 10}", "--config.checkpoint_every=10",
-            "--config.steps_per_call=5", "--config.log_every=1")
+            f"--num_steps={saved + 10}", *VANILLA, "--config.checkpoint_every=10",
+            "--config.log_every=1")
     assert r.returncode == 0, r.stderr[-2000:]
     steps = [json.loads(x)["step"] for x in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert steps == list(range(1, saved + 11))

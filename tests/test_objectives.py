@@ -144,13 +144,13 @@ def _changed(a, b):
     ],
 )
 def test_g_update_trains_exactly_its_networks(name, trained, fixed):
-    """G's step moves G, the encoder and a dynamic prior, never D, a static prior or a frozen
-    network (passed in, and returned untouched)."""
+    """G's step moves G, the encoder and a dynamic prior, never D or a static prior. (A frozen
+    network is an argument of the updates, not one of `params`, so it has no way to move.)"""
     config, model, params, batch = _setup(name)
     assert set(model.g_trains) == trained
     opt = optimizers(config, 1000, model.trained)
     opt_state = {n: opt[n].init(params[n]) for n in model.trained}
-    frozen = {"w": jnp.ones(3)}
+    frozen = {}  # none of these objectives reads one
     new, _, metrics = jax.jit(
         lambda p, s: g_update(model, opt, p, s, batch, jax.random.PRNGKey(5), frozen)
     )(params, opt_state)

@@ -27,10 +27,11 @@ BATCH = 64
 BATCHES_PER_EPOCH = 5
 N = BATCH * BATCHES_PER_EPOCH
 ROOT = Path(__file__).resolve().parents[1]
-# hinge and san share vanilla's networks and sharding; clustergan's default adversarial loss is
-# WGAN-GP, so the pair covers the plain D, the gradient penalty (a gradient through the sharded
-# batch), an encoder, 5 critic steps and labelled latents
-MULTIDEVICE_VARIANTS = ("vanilla", "clustergan")
+# every variant shards its batch and averages its gradients the same way; clustergan's step holds
+# the most of what could go wrong across devices: the plain D's networks, WGAN-GP's gradient
+# penalty (a gradient through the sharded batch), an encoder, 5 critic steps and labelled latents.
+# `python tests/multidevice_check.py` runs the others.
+MULTIDEVICE_VARIANTS = ("clustergan",)
 
 
 def _images(n=N, seed=0):

@@ -33,6 +33,8 @@ from jaxgan.train import (
 from jaxgan.variants import UnknownVariant
 
 N = 20
+# what is saved and restored does not depend on the widths
+NARROW = {"g_hidden": (64, 128), "d_hidden": (128, 64)}
 
 
 # the flat names these tests use -> their place in the config's subtrees
@@ -49,6 +51,7 @@ def _config(data_dir, num_steps, variant="vanilla", **overrides):
     config.log_every = 5
     config.grid_samples = 4
     config.data_dir = str(data_dir)
+    config.nets.update(NARROW)
     override(config, {ALIASES.get(k, k): v for k, v in overrides.items()})
     return config
 
@@ -343,10 +346,10 @@ def test_a_checkpoint_of_another_data_size_is_one_error(three_checkpoints, small
 
 
 def test_a_workdir_saved_before_a_field_existed_resumes(three_checkpoints, small_mnist, runs):
-    """A config.json without a field added since (here nets.d_hidden and objective) counts as
-    today's defaults: the run resumes and ends on the straight run's bits."""
+    """A config.json without a field added since (here nets.g_out_scale and objective) counts
+    as today's defaults: the run resumes and ends on the straight run's bits."""
     saved = json.loads((three_checkpoints / "config.json").read_text())
-    del saved["nets"]["d_hidden"], saved["objective"]
+    del saved["nets"]["g_out_scale"], saved["objective"]
     (three_checkpoints / "config.json").write_text(json.dumps(saved))
     state = train_and_evaluate(_config(small_mnist, 2 * N), three_checkpoints, False)
     state = jax.device_get(state)

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # every variant shards its batch and averages its gradients the same way; clustergan's step holds
 # the most of what could go wrong across devices: the plain D's networks, WGAN-GP's gradient
 # penalty (a gradient through the sharded batch), an encoder, 5 critic steps and labelled latents.
-# `python tests/multidevice_check.py` runs the others.
+# `python tests/multidevice_check.py` adds vanilla, wgan_gp, hinge, san and gmgan_supervised.
 MULTIDEVICE_VARIANTS = ("clustergan",)
 
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jaxgan.checkpoint import CheckpointError  # noqa: E402
 from jaxgan.cli import one_line_warnings  # noqa: E402
-from jaxgan.config import OldLayout  # noqa: E402
+from jaxgan.config import OldLayout, SavedConfigError  # noqa: E402
 from jaxgan.data.mnist import MnistError  # noqa: E402
 from jaxgan.eval.classifier import ClassifierWeightsError  # noqa: E402
 from jaxgan.eval.evaluate import EvaluationError, run  # noqa: E402
@@ -77,7 +77,7 @@ def main(argv):
         )
     except (
         EvaluationError, MnistError, ClassifierWeightsError, CheckpointError, FileNotFoundError,
-        OldLayout, MemberError,
+        OldLayout, SavedConfigError, MemberError,
     ) as e:
         sys.exit(f"error: {e}")
     except ValueError as e:

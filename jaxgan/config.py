@@ -151,6 +151,10 @@ class OldLayout(ValueError):
     pass
 
 
+class SavedConfigError(ValueError):
+    """A workdir's config.json that is not a config this version can read (one line)."""
+
+
 def resolve_saved(saved: dict) -> ml_collections.ConfigDict:
     """A saved config.json with every field its variant's config has gained since filled in from
     today's defaults, so a run saved before a field existed resumes and samples as it was.

@@ -15,7 +15,16 @@ from jax.sharding import PartitionSpec as P
 from tqdm import tqdm
 
 from jaxgan import checkpoint, datasets, frozen, population, variants, viz
-from jaxgan.config import flatten, load_variant_config, mismatches, resolve_saved, to_json, validate
+from jaxgan.config import (
+    OldLayout,
+    SavedConfigError,
+    flatten,
+    load_variant_config,
+    mismatches,
+    resolve_saved,
+    to_json,
+    validate,
+)
 from jaxgan.optim import optimizers
 from jaxgan.state import TrainState
 from jaxgan.step import make_multi_step, make_step
@@ -299,4 +308,26 @@ def load_config(workdir: str | Path):
     path = Path(workdir) / "config.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found; is --workdir a training run's directory?")
-    return resolve_saved(json.loads(path.read_text()))
+    try:
+        saved = json.loads(path.read_text())
+    except ValueError as e:
+        raise SavedConfigError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(saved, dict):
+        raise SavedConfigError(f"{path}: not a training config (a JSON object of fields)")
+    try:
+        return resolve_saved(saved)
+    except OldLayout:
+        raise
+    except ValueError as e:  # e.g. a variant this version does not have
+        raise SavedConfigError(f"{path}: {e}") from None
+
+
+def try_load_config(workdir: str | Path | None):
+    """`load_config`, or None where it would raise: for the callers that only peek at a workdir
+    and leave reporting a missing or broken one to the path that loads its checkpoint."""
+    if workdir is None:
+        return None
+    try:
+        return load_config(Path(workdir).expanduser())
+    except (OSError, ValueError):
+        return None

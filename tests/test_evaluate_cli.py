@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import types
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jaxgan.config import variant_names
 from jaxgan.data.mnist import load_mnist
 from jaxgan.eval import evaluate as ev
 from jaxgan.eval.evaluate import EvaluationError
@@ -118,6 +120,26 @@ def test_cli_bad_input_is_one_error_line(tmp_path, cache_dir):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "no such folder or file" in result.stderr
+
+
+def test_a_broken_config_json_is_one_error_line(tmp_path, cache_dir):
+    """Not JSON, not an object, or a variant this version lacks: one line naming the file, from
+    the CLI and from `load_config` (which sampling and plotting share)."""
+    from jaxgan.config import SavedConfigError
+    from jaxgan.train import load_config, try_load_config
+
+    path = tmp_path / "config.json"
+    cases = {"{bad": "not valid JSON", "[1, 2]": "not a training config",
+             '{"variant": "nope"}': "unknown variant 'nope'"}
+    for text, message in cases.items():
+        path.write_text(text)
+        with pytest.raises(SavedConfigError, match=f"^{re.escape(str(path))}: {message}"):
+            load_config(tmp_path)
+        assert try_load_config(tmp_path) is None
+    result = _cli(f"--workdir={tmp_path}", cache_dir=cache_dir)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {path}: unknown variant 'nope'; valid: " + ", ".join(variant_names())]
 
 
 def test_folder_and_npz_give_the_same_metrics(png_dir, small_mnist, cache_dir, tmp_path):

@@ -226,11 +226,10 @@ def load_images(
 
 def run_data_dir(workdir: str) -> str | None:
     """The `data_dir` a training workdir was trained with (None when its config has none)."""
-    path = Path(workdir).expanduser() / "config.json"
-    try:
-        return json.loads(path.read_text()).get("data_dir") or None
-    except (OSError, ValueError, AttributeError):
-        return None
+    from jaxgan.train import try_load_config
+
+    config = try_load_config(workdir)
+    return None if config is None else config.get("data_dir") or None
 
 
 def sample_workdir(workdir: str, num_samples: int, seed: int = 0,

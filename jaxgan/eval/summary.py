@@ -3,8 +3,6 @@ reports in one summary."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 
@@ -12,14 +10,10 @@ def population_size(workdir: str | None) -> int:
     """How many GANs a training workdir holds (1 for a plain run, or when it cannot tell: the
     image path then reports the missing or broken workdir)."""
     from jaxgan import population
-    from jaxgan.train import load_config
+    from jaxgan.train import try_load_config
 
-    if workdir is None:
-        return 1
-    try:
-        return population.size(load_config(Path(workdir).expanduser()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return 1
+    config = try_load_config(workdir)
+    return 1 if config is None else population.size(config)
 
 
 def _scalar(value):

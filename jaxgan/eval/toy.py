@@ -3,7 +3,6 @@ evaluator's report format, for `bin/evaluate.py --workdir=<toy run>` or `--sampl
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 
@@ -17,11 +16,10 @@ def toy_points(samples: str | None, workdir: str | None, num_samples: int, seed:
     """(points (n, 2), toy name, description) when the source is a toy run or a toy npz; else
     None."""
     if workdir is not None:
-        path = Path(workdir).expanduser() / "config.json"
-        try:
-            name = json.loads(path.read_text()).get("dataset", "mnist")
-        except (OSError, ValueError):
-            return None  # the image path reports what is wrong with the workdir
+        from jaxgan.train import try_load_config
+
+        config = try_load_config(workdir)  # None: the image path reports what is wrong
+        name = None if config is None else config.get("dataset", "mnist")
         if name not in toy2d.TOY2D_NAMES:
             return None
         from jaxgan.generate import generate_raw

@@ -112,7 +112,7 @@ def check_workdir_config(config, workdir: Path) -> None:
             f"{workdir} holds checkpoints but no config.json to check them against; put the run's "
             "config.json back or use another --workdir"
         )
-    saved = json.loads(saved_path.read_text())
+    saved = read_saved(saved_path)
     diff = mismatches(saved, config.to_dict())
     if diff:
         was, now = flatten(resolve_saved(saved).to_dict()), flatten(config.to_dict())
@@ -304,16 +304,22 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     return state
 
 
-def load_config(workdir: str | Path):
-    path = Path(workdir) / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found; is --workdir a training run's directory?")
+def read_saved(path: Path) -> dict:
+    """A workdir's config.json as it was saved, or SavedConfigError in one line."""
     try:
         saved = json.loads(path.read_text())
     except ValueError as e:
         raise SavedConfigError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(saved, dict):
         raise SavedConfigError(f"{path}: not a training config (a JSON object of fields)")
+    return saved
+
+
+def load_config(workdir: str | Path):
+    path = Path(workdir) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; is --workdir a training run's directory?")
+    saved = read_saved(path)
     try:
         return resolve_saved(saved)
     except OldLayout:

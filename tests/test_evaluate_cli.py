@@ -124,7 +124,7 @@ def test_cli_bad_input_is_one_error_line(tmp_path, cache_dir):
 
 def test_a_broken_config_json_is_one_error_line(tmp_path, cache_dir):
     """Not JSON, not an object, or a variant this version lacks: one line naming the file, from
-    the CLI and from `load_config` (which sampling and plotting share)."""
+    the CLI, from `load_config` (which sampling and plotting share) and when resuming."""
     from jaxgan.config import SavedConfigError
     from jaxgan.train import load_config, try_load_config
 
@@ -140,6 +140,14 @@ def test_a_broken_config_json_is_one_error_line(tmp_path, cache_dir):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         f"error: {path}: unknown variant 'nope'; valid: " + ", ".join(variant_names())]
+    # resuming reads the same file through the same check
+    from jaxgan.config import load_variant_config
+    from jaxgan.train import check_workdir_config
+
+    (tmp_path / "checkpoints" / "1").mkdir(parents=True)
+    path.write_text("[1, 2]")
+    with pytest.raises(SavedConfigError, match="not a training config"):
+        check_workdir_config(load_variant_config("vanilla"), tmp_path)
 
 
 def test_folder_and_npz_give_the_same_metrics(png_dir, small_mnist, cache_dir, tmp_path):

@@ -1,6 +1,7 @@
 """Evaluates generated digits against MNIST: classifier (and FID Inception) metrics in one table.
 
     python bin/evaluate.py --workdir=runs/vanilla                # 10k samples vs MNIST test
+    python bin/evaluate.py                # the same, of the most recently trained run under runs/
     python bin/evaluate.py --samples=samples/ --json=out.json     # a folder of PNGs
     python bin/evaluate.py --samples=mnist_train --data_dir=/path/to/mnist   # real floor
     python bin/evaluate.py --samples=x.npz --features=classifier,inception --inception_weights=W
@@ -23,16 +24,19 @@ from jaxgan.data.mnist import MnistError  # noqa: E402
 from jaxgan.eval.classifier import ClassifierWeightsError  # noqa: E402
 from jaxgan.eval.evaluate import EvaluationError, run  # noqa: E402
 from jaxgan.population import MemberError  # noqa: E402
+from jaxgan.runs import NoTrainedRun, workdir_or_latest  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("samples", None, "mnist_train, mnist_test, a folder of images or an .npz.")
-flags.DEFINE_string("workdir", None, "Training workdir to sample from (instead of --samples).")
+flags.DEFINE_string("workdir", None, "Training workdir to sample from (instead of --samples; "
+                    "neither given: the most recently trained run under runs/).")
 flags.DEFINE_string("reference", "mnist_test", "mnist_train, mnist_test, a folder or an .npz.")
 flags.DEFINE_integer("num_samples", 10000, "Number of samples (first N of --samples).")
 flags.DEFINE_integer(
     "num_reference", None, "Keep only the first N reference images (default: all).", lower_bound=6
 )
-flags.DEFINE_list("features", ["classifier"], "Feature extractors: classifier, inception.")
+flags.DEFINE_list("features", ["classifier"], "Feature extractors: classifier, inception "
+                  "(default: classifier, and inception when --inception_weights is given).")
 flags.DEFINE_string(
     "inception_weights",
     None,
@@ -59,14 +63,17 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
     one_line_warnings()  # e.g. a TorchScript weight file of unknown hash
     try:
+        workdir = FLAGS.workdir
+        if FLAGS.samples is None:
+            workdir = workdir_or_latest(workdir)
         run(
             json_path=FLAGS.json,
             samples=FLAGS.samples,
-            workdir=FLAGS.workdir,
+            workdir=workdir,
             reference=FLAGS.reference,
             num_samples=FLAGS.num_samples,
             num_reference=FLAGS.num_reference,
-            features=FLAGS.features,
+            features=FLAGS.features if FLAGS["features"].present else None,
             inception_weights=FLAGS.inception_weights,
             download_inception=FLAGS.download_inception,
             data_dir=FLAGS.data_dir,
@@ -77,9 +84,12 @@ def main(argv):
         )
     except (
         EvaluationError, MnistError, ClassifierWeightsError, CheckpointError, FileNotFoundError,
-        OldLayout, SavedConfigError, MemberError,
+        OldLayout, SavedConfigError, MemberError, NoTrainedRun,
     ) as e:
         sys.exit(f"error: {e}")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
     except ValueError as e:
         # Bad weight files given with --inception_weights (wrong hash, unreadable, wrong keys).
         from jaxgan.eval.inception import InceptionStateDictError

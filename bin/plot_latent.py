@@ -8,7 +8,8 @@
 `tsne`: t-SNE of prior latents coloured by the project's classifier's digit for G(z), and of the
 encoder's codes of MNIST test images (runs with an encoder). `interp`: G along straight lines
 between two latents per row, or between two components' labels with the same noise. `pr`:
-precision against recall from `bin/evaluate.py --json` reports, one point per sampler.
+precision against recall from `bin/evaluate.py --json` reports, one point per sampler. Without
+--workdir, `tsne` and `interp` plot the most recently trained run under runs/.
 """
 
 import sys
@@ -19,9 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from absl import app, flags  # noqa: E402
 
 from jaxgan.cli import fail  # noqa: E402
+from jaxgan.runs import workdir_or_latest  # noqa: E402
 
 flags.DEFINE_enum("plot", None, ["tsne", "interp", "pr"], "Which plot.", required=True)
-flags.DEFINE_string("workdir", None, "Training run directory (tsne, interp).")
+flags.DEFINE_string("workdir", None, "Training run directory (tsne, interp; default: the most "
+                    "recently trained run under runs/).")
 flags.DEFINE_integer("member", None, "Which GAN of a population workdir.", lower_bound=0)
 flags.DEFINE_string("out", None, "Output path without extension.", required=True)
 flags.DEFINE_integer("num", 2000, "tsne: points per panel.", lower_bound=10)
@@ -40,10 +43,10 @@ def main(argv):
     from jaxgan import latent_plots
 
     command = FLAGS.plot
-    if command != "pr" and not FLAGS.workdir:
-        raise ValueError(f"{command} needs --workdir")
+    if command != "pr":
+        workdir = workdir_or_latest(FLAGS.workdir)
     if command == "tsne":
-        written = latent_plots.tsne(FLAGS.workdir, FLAGS.out, FLAGS.num, FLAGS.seed,
+        written = latent_plots.tsne(workdir, FLAGS.out, FLAGS.num, FLAGS.seed,
                                     FLAGS.data_dir, FLAGS.member)
     elif command == "interp":
         classes = None
@@ -51,7 +54,7 @@ def main(argv):
             if len(FLAGS.classes) != 2 or not all(c.isdigit() for c in FLAGS.classes):
                 raise ValueError(f"--classes={','.join(FLAGS.classes)}: give two labels a,b")
             classes = tuple(int(c) for c in FLAGS.classes)
-        written = [latent_plots.interpolations(FLAGS.workdir, FLAGS.out, FLAGS.pairs,
+        written = [latent_plots.interpolations(workdir, FLAGS.out, FLAGS.pairs,
                                                FLAGS.steps, FLAGS.seed, classes,
                                                FLAGS.member)]
     else:

@@ -1,4 +1,5 @@
-"""Writes samples of a trained run: `python bin/sample.py --workdir=runs/san --num_samples=10000`.
+"""Writes samples of a trained run: `python bin/sample.py --workdir=runs/san --num_samples=10000`
+(without --workdir: the most recently trained run under runs/).
 
 PNG output is the course's: `0.png … N-1.png`, 28×28, three equal channels (readable
 by pytorch-fid), plus `<out>_grid.png` beside the folder (not in it, so FID reads only samples).
@@ -23,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from absl import app, flags  # noqa: E402
 
 from jaxgan.cli import fail  # noqa: E402
+from jaxgan.runs import workdir_or_latest  # noqa: E402
 
-flags.DEFINE_string(
-    "workdir", None, "Training run directory (its latest checkpoint is used).", required=True
-)
+flags.DEFINE_string("workdir", None, "Training run directory (its latest checkpoint is used; "
+                    "default: the most recently trained run under runs/).")
 flags.DEFINE_integer("num_samples", 10000, "Number of samples.", lower_bound=1)
 flags.DEFINE_string("out", None, "Output directory (default <workdir>/samples, or "
                     "<workdir>/samples_member_<i> with --member).")
@@ -104,18 +105,19 @@ def main(argv):
     name, options = chosen_sampler()
     if name and (FLAGS["class"].value is not None or FLAGS.latents != "prior"):
         raise ValueError("a sampler refines the trained prior's samples: drop --class/--latents")
+    workdir = workdir_or_latest(FLAGS.workdir)
     default = "samples" if FLAGS.member is None else f"samples_member_{FLAGS.member}"
-    out = Path(FLAGS.out or Path(FLAGS.workdir) / default)
+    out = Path(FLAGS.out or Path(workdir) / default)
     check_out(out, FLAGS.num_samples, FLAGS.format)  # before the work, not after
     if name:
-        x, info = sample_with(FLAGS.workdir, FLAGS.num_samples, name, options, FLAGS.seed,
+        x, info = sample_with(workdir, FLAGS.num_samples, name, options, FLAGS.seed,
                               FLAGS.calibrate, FLAGS.calibration_samples, FLAGS.data_dir,
                               FLAGS.member)
         from jaxgan.train import load_config
 
-        config = load_config(FLAGS.workdir)
+        config = load_config(workdir)
     else:
-        x, config = generate_raw(FLAGS.workdir, FLAGS.num_samples, FLAGS.seed,
+        x, config = generate_raw(workdir, FLAGS.num_samples, FLAGS.seed,
                                  class_label=FLAGS["class"].value, latents=FLAGS.latents,
                                  data_dir=FLAGS.data_dir, member=FLAGS.member)
     samples = to_outputs(config, x, FLAGS.pixel_map)

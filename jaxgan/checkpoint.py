@@ -9,9 +9,13 @@ run killed between the two writes) is restored unverified, with a note.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,14 +30,26 @@ class CheckpointError(ValueError):
     """No saved step of a workdir is intact, or the newest intact one does not fit the run."""
 
 
+class SaveError(OSError):
+    """A checkpoint could not be written (a full disk, a folder that refuses writes)."""
+
+
 def _warn(message: str) -> None:
     print(message, file=sys.stderr)
 
 
 def manager(workdir: str | Path, keep: int = 3, create: bool = True) -> ocp.CheckpointManager:
-    """The manager of `<workdir>/checkpoints`; `create=False` for readers, which make no folder."""
+    """The manager of `<workdir>/checkpoints`; `create=False` for readers, which make no folder.
+    A writer (which holds the workdir's lock) removes the partial saves a killed run left.
+
+    Saves are synchronous: `save` waits for them anyway, and Orbax's background save threads
+    never end when the save fails (the process then hangs at exit).
+    """
     directory = Path(workdir).resolve() / "checkpoints"
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, create=create)
+    options = ocp.CheckpointManagerOptions(
+        max_to_keep=keep, create=create, enable_async_checkpointing=False,
+        cleanup_tmp_directories=create,
+    )
     return ocp.CheckpointManager(
         directory, options=options, item_handlers=ocp.StandardCheckpointHandler()
     )
@@ -60,14 +76,71 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(temp, path)
 
 
+_DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` (or one it came from) says the disk or a size quota is full; TensorStore
+    reports that as OUT_OF_RANGE or RESOURCE_EXHAUSTED in its message, without an errno."""
+    while error is not None:
+        if getattr(error, "errno", None) in _DISK_FULL:
+            return True
+        text = str(error)
+        if any(s in text for s in ("OUT_OF_RANGE", "RESOURCE_EXHAUSTED", "No space left",
+                                    "File too large", "Disk quota")):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def save(mngr: ocp.CheckpointManager, state) -> None:
     """Saves `state` at its step with its checksums, and waits: a crash right after loses
-    nothing."""
+    nothing. A failed save removes what it left and raises SaveError in one line."""
     step = int(jax.device_get(state.step))
-    mngr.save(step, args=ocp.args.StandardSave(state), force=True)
-    mngr.wait_until_finished()
-    step_dir = Path(mngr.directory) / str(step)
-    _write_atomic(step_dir / CHECKSUMS, json.dumps(file_digests(step_dir), indent=0))
+    directory = Path(mngr.directory)
+    _drop_closed_loop_reports()
+    try:
+        with _orbax_quiet():
+            mngr.save(step, args=ocp.args.StandardSave(state), force=True)
+            mngr.wait_until_finished()
+        step_dir = directory / str(step)
+        _write_atomic(step_dir / CHECKSUMS, json.dumps(file_digests(step_dir), indent=0))
+    except Exception as e:  # noqa: BLE001 -- Orbax and TensorStore raise many types
+        for partial in directory.glob(f"{step}.orbax-checkpoint-tmp*"):
+            shutil.rmtree(partial, ignore_errors=True)
+        if (directory / str(step)).is_dir() and not (directory / str(step) / CHECKSUMS).is_file():
+            shutil.rmtree(directory / str(step), ignore_errors=True)
+        why = "the disk is full" if is_disk_full(e) else _one_line(e)
+        raise SaveError(f"could not save checkpoint {step} in {directory}: {why}") from None
+
+
+def _drop_closed_loop_reports() -> None:
+    """When a save fails, TensorStore's writes still in flight report back to Orbax's event
+    loop, closed by then, during the save and after it; Python prints each as an unraisable
+    RuntimeError traceback, which says nothing SaveError does not. Those alone are dropped."""
+    previous = sys.unraisablehook
+    if getattr(previous, "drops_closed_loop", False):
+        return
+
+    def hook(unraisable):
+        error = unraisable.exc_value
+        if not (isinstance(error, RuntimeError) and "Event loop is closed" in str(error)):
+            previous(unraisable)
+
+    hook.drops_closed_loop = True
+    sys.unraisablehook = hook
+
+
+@contextlib.contextmanager
+def _orbax_quiet():
+    """Hides Orbax's logged tracebacks of a failing save (SaveError says it in one line)."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _problem(step_dir: Path) -> str | None:

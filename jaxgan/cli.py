@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import warnings
 
@@ -10,6 +11,7 @@ from absl import flags, logging
 from ml_collections import config_flags
 
 from jaxgan.config import load_variant_config
+from jaxgan.signals import Stopped
 
 # OSError: a --workdir or --out that is a file, a folder without write permission, a full disk
 EXPECTED_ERRORS = (ValueError, OSError, FloatingPointError, KeyError, TypeError)
@@ -21,7 +23,8 @@ def one_line_warnings() -> None:
 
 
 def fail(main):
-    """Runs `main`, turning expected errors into one `error: ...` line and exit status 1.
+    """Runs `main`, turning expected errors into one `error: ...` line and exit status 1, and a
+    stop on a signal into its one line and the signal's conventional status (130, 143).
 
     Library INFO logs (Orbax writes many) are hidden unless `--verbosity` is given.
     """
@@ -37,6 +40,12 @@ def fail(main):
             sys.exit(1)
         try:
             return main(argv)
+        except Stopped as e:  # a clean stop on a signal, checkpoint saved
+            print(e, file=sys.stderr)
+            sys.exit(e.status)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            sys.exit(128 + signal.SIGINT)
         except EXPECTED_ERRORS as e:
             message = e.args[0] if isinstance(e, KeyError) and e.args else e
             print(f"error: {message}", file=sys.stderr)

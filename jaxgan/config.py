@@ -6,7 +6,8 @@ the code that uses it:
 - `prior`     the latent prior, by `name` (`jaxgan.priors`);
 - `objective` the D and G losses, by `name` (`jaxgan.objectives`);
 - `nets`      the widths of G, D and the encoder (`jaxgan.models`);
-- `optim`     one Adam per trained network (`g`, `d`, `prior`, `enc`) and the halving epoch.
+- `optim`     one optimiser per trained network (`g`, `d`, `prior`, `enc`), by `name`, each node
+              holding every optimiser's fields (`jaxgan.optim`), and the halving epoch.
 """
 
 from __future__ import annotations
@@ -33,15 +34,24 @@ RUN_FIELDS = frozenset(
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
-def adam(lr: float, b1: float = 0.9, b2: float = 0.999, weight_decay: float = 0.0, **more) -> dict:
-    """One network's Adam settings (`jaxgan.optim`); `weight_decay` is PyTorch's coupled L2;
-    `more`: `eps_root`, `clip`."""
-    return {"lr": lr, "b1": b1, "b2": b2, "weight_decay": weight_decay, **more}
+def adam(lr: float, *args, **kwargs) -> dict:
+    """One network's Adam node: `adam(lr, b1, b2, weight_decay, eps_root, clip)` as
+    `jaxgan.optim`'s Adam takes them (`weight_decay` PyTorch's coupled L2), and every other
+    registered optimiser's field at its default, so that any of them can be set."""
+    return _optim().settings("adam", lr, *args, **kwargs)
 
 
-def rmsprop(lr: float, decay: float = 0.99, clip: float = 0.0) -> dict:
-    """One network's RMSprop settings (PyTorch's defaults); `clip` > 0 clips every weight."""
-    return {"name": "rmsprop", "lr": lr, "decay": decay, "weight_decay": 0.0, "clip": clip}
+def rmsprop(lr: float, *args, **kwargs) -> dict:
+    """One network's RMSprop node (PyTorch's defaults): `rmsprop(lr, decay, clip, weight_decay)`,
+    `clip` > 0 clipping every weight; every other registered field at its default."""
+    return _optim().settings("rmsprop", lr, *args, **kwargs)
+
+
+def _optim():
+    """`jaxgan.optim`, imported once a node is built: listing the variants needs no jax."""
+    from jaxgan import optim
+
+    return optim
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -173,13 +183,14 @@ def resolve_saved(saved: dict) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(merged)
 
 
-def _merge(defaults: dict, saved: dict) -> dict:
-    if "name" in saved and saved["name"] != defaults.get("name"):
+def _merge(defaults: dict, saved: dict, path: str = "") -> dict:
+    # An optim node holds every optimiser's fields, so the variant's apply whatever its name.
+    if "name" in saved and saved["name"] != defaults.get("name") and not path.startswith("optim."):
         return saved  # another prior or objective than the variant's: its defaults do not apply
     out = dict(defaults)
     for key, value in saved.items():
         if isinstance(value, dict) and isinstance(defaults.get(key), dict):
-            out[key] = _merge(defaults[key], value)
+            out[key] = _merge(defaults[key], value, f"{path}{key}.")
         else:
             out[key] = value
     return out

@@ -19,7 +19,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from jaxgan import checkpoint
+from jaxgan import checkpoint, lock
 from jaxgan.config import load_variant_config, to_json
 from jaxgan.eval.torch_legacy import load_state_dict
 
@@ -100,13 +100,17 @@ def import_template(g_path: str | Path, d_path: str | Path, workdir: str | Path,
     params["d"] = _fill(params["d"], d_layers, d_layers[0][0].shape[1], str(d_path))
     state = state.replace(params=params)
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "config.json").write_text(to_json(config))
-    mngr = checkpoint.manager(workdir, config.keep_checkpoints)
-    try:
-        checkpoint.save(mngr, state)
-    finally:
-        mngr.close()
-    (workdir / "imported_from.json").write_text(json.dumps(
-        {"G": str(Path(g_path).resolve()), "G_sha256": _sha256(Path(g_path)),
-         "D": str(Path(d_path).resolve()), "D_sha256": _sha256(Path(d_path))}, indent=2) + "\n")
+    with lock.hold(workdir):
+        if has_checkpoint(workdir):  # written by a run that started since the check above
+            raise TemplateError(f"{workdir} already holds a checkpoint; choose an empty --workdir")
+        (workdir / "config.json").write_text(to_json(config))
+        mngr = checkpoint.manager(workdir, config.keep_checkpoints)
+        try:
+            checkpoint.save(mngr, state)
+        finally:
+            mngr.close()
+        (workdir / "imported_from.json").write_text(json.dumps(
+            {"G": str(Path(g_path).resolve()), "G_sha256": _sha256(Path(g_path)),
+             "D": str(Path(d_path).resolve()), "D_sha256": _sha256(Path(d_path))}, indent=2)
+            + "\n")
     return workdir

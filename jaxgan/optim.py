@@ -1,13 +1,19 @@
 """One optax optimiser per trained network, from `config.optim.<name>`: Adam or RMSprop by `name`,
-PyTorch's coupled L2, the halving schedule, and WGAN's weight clipping as a projection."""
+PyTorch's coupled L2, the halving schedule, and WGAN's weight clipping as a projection.
+
+Every node holds every registered optimiser's fields (`defaults()`, read off the builders'
+signatures), so that any of them can be set on any variant; the chosen optimiser reads its own."""
 
 from __future__ import annotations
+
+import inspect
 
 import jax
 import jax.numpy as jnp
 import optax
 
 from jaxgan import registry
+from jaxgan.config import load_variant_config
 
 # field -> (check, what it must be)
 _CHECKS = {
@@ -26,7 +32,7 @@ def _adam(lr, b1=0.9, b2=0.999, weight_decay=0.0, eps_root=0.0, clip=0.0):
     return _wrap(optax.adam(lr, b1=b1, b2=b2, eps=1e-8, eps_root=eps_root), weight_decay, clip)
 
 
-def _rmsprop(lr, decay=0.99, weight_decay=0.0, clip=0.0):
+def _rmsprop(lr, decay=0.99, clip=0.0, weight_decay=0.0):
     """RMSprop as PyTorch's defaults (alpha 0.99, eps 1e-8 outside the root), as WGAN used it."""
     return _wrap(optax.rmsprop(lr, decay=decay, eps=1e-8, eps_in_sqrt=False), weight_decay, clip)
 
@@ -41,6 +47,28 @@ def _wrap(tx, weight_decay: float, clip: float):
 
 
 OPTIMIZERS = {"adam": _adam, "rmsprop": _rmsprop}
+DEFAULT = "adam"  # the optimiser of a node without `name` (as before optimisers had names)
+
+
+def _reads(name: str) -> dict[str, inspect.Parameter]:
+    """The fields optimiser `name` reads: its builder's parameters."""
+    return dict(inspect.signature(OPTIMIZERS[name]).parameters)
+
+
+def defaults() -> dict:
+    """`name` and every registered optimiser's optional fields at their builder's default: what a
+    config node holds besides `lr`, so that any field can be set on any variant."""
+    out = {"name": DEFAULT}
+    for name in OPTIMIZERS:
+        out |= {f: p.default for f, p in _reads(name).items() if p.default is not p.empty}
+    return out
+
+
+def settings(name: str, *args, **kwargs) -> dict:
+    """A config node: the arguments of `OPTIMIZERS[name](*args, **kwargs)` (a bad one raises
+    TypeError), every other registered field at its default."""
+    bound = inspect.signature(OPTIMIZERS[name]).bind(*args, **kwargs)
+    return {**defaults(), "name": name, **bound.arguments}
 
 
 def clip_params(c: float) -> optax.GradientTransformation:
@@ -54,19 +82,41 @@ def clip_params(c: float) -> optax.GradientTransformation:
     return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
 
 
-def optimizer(name: str, fields, schedule_at: int = 0) -> optax.GradientTransformation:
+def optimizer(
+    name: str, fields, schedule_at: int = 0, variant=None
+) -> optax.GradientTransformation:
     """The transform of `config.optim.<name>`; a bad field is one line naming it.
 
-    `schedule_at` > 0 halves the rate from that update on.
+    The chosen optimiser gets the fields it reads; another field away from both its default and
+    `variant`'s value (the variant's own node) is refused, as it would do nothing. `schedule_at` > 0
+    halves the rate from that update on.
     """
     fields = dict(fields.to_dict() if hasattr(fields, "to_dict") else fields)
-    fields.setdefault("name", "adam")
+    fields.setdefault("name", DEFAULT)
     for field, value in fields.items():
         if field in _CHECKS and not _CHECKS[field][0](value):
             raise ValueError(f"optim.{name}.{field}={value!r}: must be {_CHECKS[field][1]}")
+    if fields["name"] in OPTIMIZERS:  # else registry.build names the valid ones
+        fields = _read_fields(name, fields, dict(variant or {}))
     if schedule_at and "lr" in fields:
         fields["lr"] = optax.piecewise_constant_schedule(fields["lr"], {schedule_at: 0.5})
     return registry.build(f"optim.{name}", OPTIMIZERS, fields)
+
+
+def _read_fields(net: str, fields: dict, variant: dict) -> dict:
+    """`fields` less the registered ones its optimiser does not read (an unknown field stays, for
+    registry.build to name); one of those set away from its default and the variant's value
+    raises ValueError."""
+    chosen, unread = fields["name"], defaults()
+    out = {}
+    for field, value in fields.items():
+        if field == "name" or field in _reads(chosen) or field not in unread:
+            out[field] = value
+        elif value not in (unread[field], variant.get(field, unread[field])):
+            readers = ", ".join(n for n in OPTIMIZERS if field in _reads(n))
+            raise ValueError(f"optim.{net}.{field}={value!r}: read by {readers} only, but "
+                             f"optim.{net}.name is {chosen!r}")
+    return out
 
 
 def optimizers(config, num_images: int, names=("g", "d", "prior")) -> dict:
@@ -82,9 +132,20 @@ def optimizers(config, num_images: int, names=("g", "d", "prior")) -> dict:
         raise ValueError(f"optim.lr_halve_epoch={halve}: must be an integer >= 0 (0: constant)")
     d_halve = halve * (num_images // config.batch_size)
     g_halve = -(-d_halve // config.n_critic)
+    variant = _variant_nodes(config)
     out = {}
     for name in names:
         if name not in optim:
             raise ValueError(f"optim.{name}: missing; this variant trains {', '.join(names)}")
-        out[name] = optimizer(name, optim[name], d_halve if name == "d" else g_halve)
+        at = d_halve if name == "d" else g_halve
+        out[name] = optimizer(name, optim[name], at, variant.get(name))
     return out
+
+
+def _variant_nodes(config) -> dict:
+    """`config.optim` as its variant's configs/ file sets it: the values an optimiser's unread
+    fields keep when only `name` is changed (none for a variant configs/ lacks)."""
+    try:
+        return load_variant_config(config.get("variant", "vanilla")).optim.to_dict()
+    except ValueError:
+        return {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -14,7 +15,17 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm import tqdm
 
-from jaxgan import checkpoint, datasets, frozen, population, variants, viz
+from jaxgan import (
+    checkpoint,
+    datasets,
+    frozen,
+    lock,
+    metrics_log,
+    population,
+    signals,
+    variants,
+    viz,
+)
 from jaxgan.config import (
     OldLayout,
     SavedConfigError,
@@ -90,16 +101,6 @@ def has_checkpoint(workdir: Path) -> bool:
     """Whether `workdir/checkpoints` holds a saved step (Orbax names them by step number)."""
     ckpt = workdir / "checkpoints"
     return ckpt.is_dir() and any(p.name.isdigit() for p in ckpt.iterdir())
-
-
-def trim_metrics(path: Path, last_step: int) -> None:
-    """Drops the rows of `metrics.jsonl` past `last_step`: steps a resumed run will redo."""
-    if not path.is_file():
-        return
-    rows = [r for r in path.read_text().splitlines() if r.strip()]
-    kept = [r for r in rows if json.loads(r).get("step", 0) <= last_step]
-    if len(kept) != len(rows):
-        path.write_text("".join(r + "\n" for r in kept))
 
 
 def check_workdir_config(config, workdir: Path) -> None:
@@ -219,7 +220,11 @@ def _check_finite(metrics: dict, step0: int, workdir: Path, last_saved) -> None:
 
 
 def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> TrainState:
-    """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the last state."""
+    """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the last state.
+
+    The workdir is held by this run alone (`jaxgan.lock`). SIGINT or SIGTERM stops the run at
+    the end of the current dispatch, after a checkpoint, by raising Stopped.
+    """
     workdir = Path(workdir)
     validate(config)
     try:
@@ -238,6 +243,31 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
     data = trainer.put_data(images, labels)
     # only now: a run that cannot start leaves no workdir behind
     workdir.mkdir(parents=True, exist_ok=True)
+    with lock.hold(workdir), signals.StopRequest() as stop:
+        return _train(trainer, data, workdir, progress, stop)
+
+
+def _save(mngr, state, log, last_saved) -> None:
+    """The log up to `state`'s step on disk, then its checkpoint (so the log is complete up to
+    every checkpoint, even after a kill -9); SaveError naming the last good checkpoint."""
+    try:
+        log.flush()
+        os.fsync(log.fileno())
+        checkpoint.save(mngr, state)
+    except OSError as e:
+        kept = (f"checkpoint {last_saved} is the last good one" if last_saved is not None
+                else "no checkpoint had been saved yet")
+        if isinstance(e, checkpoint.SaveError):
+            why = str(e)
+        else:
+            why = f"could not write {log.name}: " + (
+                "the disk is full" if checkpoint.is_disk_full(e) else str(e))
+        raise checkpoint.SaveError(f"{why}; {kept} (run the same command to resume from "
+                                   "it)") from None
+
+
+def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.StopRequest):
+    config, num_images = trainer.config, trainer.num_images
     mngr = checkpoint.manager(workdir, config.keep_checkpoints)
     state = trainer.init_state()
     try:
@@ -250,15 +280,20 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
         checkpoint.set_aside_after(mngr, restored[1], workdir / "damaged_checkpoints")
     (workdir / "config.json").write_text(to_json(config))  # once the run is sure to go on
 
-    start, total = int(state.step), total_steps(config, len(images))
+    start, total = int(state.step), total_steps(config, num_images)
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)
-    metrics_file = open(workdir / "metrics.jsonl", "a")
     if restored is not None and progress:
         print(f"resuming {workdir} at step {start} of {total}", file=sys.stderr)
         if start >= total:
             print(f"{workdir} is already at step {start}: nothing to train (raise --num_steps "
                   "or --epochs to continue)", file=sys.stderr)
-    trim_metrics(workdir / "metrics.jsonl", start)
+    metrics_path = workdir / "metrics.jsonl"
+    try:
+        metrics_log.trim(metrics_path, start)
+    except metrics_log.MetricsLogError:
+        mngr.close()
+        raise
+    metrics_file = open(metrics_path, "a")
     bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
     last_saved = mngr.latest_step()
     try:
@@ -281,26 +316,26 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
             bar.set_postfix(
                 d_loss=f"{metrics['d_loss'][0, -1]:.3f}", g_loss=f"{metrics['g_loss'][0, -1]:.3f}"
             )
-            epoch = epoch_of(config, len(images), step1)
-            if epoch > epoch_of(config, len(images), step0) or step1 == total:
+            epoch = epoch_of(config, num_images, step1)
+            if epoch > epoch_of(config, num_images, step0) or step1 == total:
                 _grids(trainer, state, grid_key, config.grid_samples, workdir,
                        f"epoch_{epoch:04d}_step_{step1:07d}.png")
-            if (
-                step1 // config.checkpoint_every > step0 // config.checkpoint_every
-                or step1 == total
-            ):
-                # the log is complete up to every checkpoint, even after a kill -9
-                metrics_file.flush()
-                os.fsync(metrics_file.fileno())
-                checkpoint.save(mngr, state)
+            due = step1 // config.checkpoint_every > step0 // config.checkpoint_every
+            if due or step1 == total or stop.signum is not None:
+                _save(mngr, state, metrics_file, last_saved)
                 last_saved = step1
+            if stop.signum is not None and step1 < total:
+                raise signals.Stopped(f"stopped at step {step1}; checkpoint {step1} saved; run "
+                                      "the same command to resume", stop.signum)
     finally:
         bar.close()
-        metrics_file.close()
+        with contextlib.suppress(OSError):  # a full disk: the error that stopped the run matters
+            metrics_file.close()
         mngr.close()
-        # also when the run stops early (non-finite loss, Ctrl-C): the curves show why
-        if (workdir / "metrics.jsonl").stat().st_size:
-            viz.plot_losses(workdir / "metrics.jsonl", workdir / "losses.png")
+        # also when the run stops early (non-finite loss, a signal): the curves show why
+        with contextlib.suppress(OSError, metrics_log.MetricsLogError):
+            if metrics_path.stat().st_size:
+                viz.plot_losses(metrics_path, workdir / "losses.png")
     return state
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from jaxgan import metrics_log
 
 
 def to_uint8(x, pixel_map: str = "half") -> np.ndarray:
@@ -48,7 +49,7 @@ def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line]
+    rows = metrics_log.read_rows(metrics_path, warn_torn=False)
     if not rows:
         return
     members = sorted({r.get("member") for r in rows}, key=lambda m: -1 if m is None else m)

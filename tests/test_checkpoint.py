@@ -346,10 +346,14 @@ def test_a_checkpoint_of_another_data_size_is_one_error(three_checkpoints, small
 
 
 def test_a_workdir_saved_before_a_field_existed_resumes(three_checkpoints, small_mnist, runs):
-    """A config.json without a field added since (here nets.g_out_scale and objective) counts
-    as today's defaults: the run resumes and ends on the straight run's bits."""
+    """A config.json without a field added since (here nets.g_out_scale, objective, and the
+    optimiser fields Adam nodes lacked) counts as today's defaults: the run resumes and ends on the
+    straight run's bits."""
     saved = json.loads((three_checkpoints / "config.json").read_text())
     del saved["nets"]["g_out_scale"], saved["objective"]
+    for net in ("g", "d", "prior"):  # as adam() wrote them
+        node = saved["optim"][net]
+        saved["optim"][net] = {k: node[k] for k in ("lr", "b1", "b2", "weight_decay")}
     (three_checkpoints / "config.json").write_text(json.dumps(saved))
     state = train_and_evaluate(_config(small_mnist, 2 * N), three_checkpoints, False)
     state = jax.device_get(state)

@@ -215,3 +215,20 @@ def test_warnings_print_as_one_line():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0 and r.stderr == "warning: weights of unknown hash\n"
+
+
+def test_train_then_sample_without_a_workdir(tmp_path, small_mnist):
+    """Both default to runs/ under the cwd: train.py writes runs/<variant>, sample.py takes the
+    most recently trained run there and says which."""
+    def here(script, *args):
+        return subprocess.run([sys.executable, str(ROOT / "bin" / script), *args],
+                              capture_output=True, text=True, timeout=300, cwd=tmp_path)
+
+    r = here("train.py", f"--data_dir={small_mnist}", "--num_steps=10", *VANILLA)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = here("sample.py", "--num_samples=3")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert ("using runs/vanilla, the most recently trained run under runs/ (pass --workdir to "
+            "choose another)") in r.stderr.splitlines()
+    assert sorted(p.name for p in (tmp_path / "runs" / "vanilla" / "samples").glob("*.png")) == [
+        "0.png", "1.png", "2.png"]

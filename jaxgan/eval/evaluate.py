@@ -293,7 +293,7 @@ def evaluate(
     reference: str = "mnist_test",
     num_samples: int = 10000,
     num_reference: int | None = None,
-    features: Sequence[str] = ("classifier",),
+    features: Sequence[str] | None = None,
     inception_weights: str | None = None,
     download_inception: bool = True,
     data_dir: str | None = None,
@@ -306,11 +306,15 @@ def evaluate(
     """Evaluates `samples` (or `workdir`, or its population's `member`) against `reference`;
     returns a JSON-ready report.
 
-    The report has `rows` (metric, value, n_real, n_fake, extractor, k), `metrics` per extractor,
-    `skipped` (extractor -> one-line reason), `cache` (extractor -> hit/built/rebuilt),
-    `warnings` and `seconds`. `num_reference` keeps the first N reference images (None: all).
+    `features` None means the classifier, and Inception too when `inception_weights` is given.
+    An extractor asked for that cannot be built (no Inception weights) is an EvaluationError, not
+    a row left out. The report has `rows` (metric, value, n_real, n_fake, extractor, k), `metrics`
+    per extractor, `cache` (extractor -> hit/built/rebuilt), `warnings` and `seconds`.
+    `num_reference` keeps the first N reference images (None: all).
     """
     start = time.perf_counter()
+    if features is None:
+        features = ["classifier"] + (["inception"] if inception_weights is not None else [])
     features = [name.strip() for name in features if name.strip()]
     unknown = sorted(set(features) - set(EXTRACTOR_NAMES))
     if unknown or not features:
@@ -331,7 +335,7 @@ def evaluate(
     if workdir is not None and data_dir is None:
         data_dir = run_data_dir(workdir)
 
-    extractors, skipped = {}, {}
+    extractors = {}
     for name in features:
         if name == "inception":
             from jaxgan.eval.weights import InceptionWeightsUnavailable
@@ -344,11 +348,10 @@ def evaluate(
                     download=download_inception,
                 )
             except InceptionWeightsUnavailable as e:
-                skipped[name] = " ".join(line.strip() for line in str(e).splitlines())
+                why = " ".join(line.strip() for line in str(e).splitlines())
+                raise EvaluationError(f"{name}: {why}") from e
         else:
             extractors[name] = get_extractor(name)
-    if not extractors:
-        raise EvaluationError(" ".join(f"{name}: {why}" for name, why in skipped.items()))
     want_rgb = any(e.image_form != GRAY for e in extractors.values())
 
     fake = (
@@ -389,7 +392,6 @@ def evaluate(
         "n_fake": len(fake),
         "rows": rows,
         "metrics": metrics,
-        "skipped": skipped,
         "cache": cache,
         "warnings": warnings,
         "seconds": time.perf_counter() - start,
@@ -438,8 +440,6 @@ def format_clustering(clusters: dict) -> str:
 
 
 def _print_report(report: dict, out, err) -> None:
-    for name, reason in report["skipped"].items():
-        print(f"{name}: skipped, weights unavailable. {reason}", file=out)
     for warning in report["warnings"]:
         print(f"warning: {warning}", file=err)
     print(f"samples:   {report['samples']}\nreference: {report['reference']}", file=out)
@@ -457,7 +457,7 @@ def _print_report(report: dict, out, err) -> None:
 
 
 def run(json_path: str | None = None, out=None, err=None, **options) -> dict:
-    """`evaluate(**options)`, then prints skipped extractors and the table; writes JSON if asked.
+    """`evaluate(**options)`, then prints the report's warnings and table; writes JSON if asked.
 
     A population's workdir without `member` is evaluated member by member, then summarised as
     mean ± std (the JSON then has `members` and `summary`). Returns the report.

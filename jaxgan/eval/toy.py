@@ -53,4 +53,4 @@ def toy_report(points: np.ndarray, name: str, description: str) -> dict:
     return {"clustering": None, "components": None, "samples": description,
             "reference": f"the {m['num_modes']} modes of {name} (std {toy2d.std(name)})",
             "n_real": 0, "n_fake": len(points), "rows": rows, "metrics": {"modes": values},
-            "skipped": {}, "cache": {}, "warnings": []}
+            "cache": {}, "warnings": []}

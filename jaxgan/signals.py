@@ -1,0 +1,46 @@
+"""Stopping a training run cleanly on SIGINT (Ctrl-C) or SIGTERM (a scheduler, a preemptible
+machine): the loop finishes its dispatch, saves a checkpoint and raises Stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+
+class Stopped(RuntimeError):
+    """The run stopped on a signal after saving a checkpoint; `status` is the exit status of a
+    process that signal ends (128 + its number)."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.status = 128 + signum
+
+
+class StopRequest:
+    """SIGINT and SIGTERM (Ctrl-C, a scheduler's preemption) while training: the first asks the
+    loop to stop after the current dispatch; a second ends the process at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signum, self._previous = None, {}
+
+    def _handle(self, signum, frame):
+        name = signal.Signals(signum).name
+        if self.signum is not None:
+            os.write(2, f"\nstopped at once by a second {name}: the steps after the last "
+                        "checkpoint are lost; run the same command to resume\n".encode())
+            os._exit(128 + signum)
+        self.signum = signum
+        os.write(2, f"\n{name}: saving a checkpoint after the current steps "
+                    f"({name} again stops at once)\n".encode())
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():  # where Python allows handlers
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)

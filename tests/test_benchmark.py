@@ -45,6 +45,7 @@ def test_dots_rate():
     assert _positive_finite(rate)
 
 
+@pytest.mark.slow
 def test_run_benchmark_smoke():
     rows = benchmark.run_benchmark(
         _images(), [64], windows=2, steps_per_window=2, warmup_seconds=0.0, steps_per_call=2,

@@ -360,6 +360,7 @@ def test_a_workdir_saved_before_a_field_existed_resumes(three_checkpoints, small
     chex.assert_trees_all_equal(state, runs[1])
 
 
+@pytest.mark.slow
 def test_resume_is_bit_identical_with_an_encoder_and_a_learned_prior(small_mnist, tmp_path):
     """MMGAN's clustering net with a dynamic Gaussian-mixture prior: every named network and
     optimiser state (g, d, enc, prior) survives a checkpoint and resume bit for bit."""

@@ -62,6 +62,7 @@ def test_features_shapes_and_batch_independence(params, mnist_test):
         classifier.classify(params, images.astype(np.float32))
 
 
+@pytest.mark.slow
 def test_training_is_deterministic(mnist_test, tmp_path):
     images, labels = mnist_test[0][:512], mnist_test[1][:512]
     kwargs = dict(epochs=1, batch_size=64, max_steps=3, progress=False)

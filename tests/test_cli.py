@@ -32,6 +32,7 @@ NARROW = ("--config.nets.g_hidden=(64,128)", "--config.nets.d_hidden=(128,64)",
 VANILLA = ("--config.steps_per_call=10", "--latent_dim=32", *NARROW[:2])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["vanilla", "clustergan"])
 def test_train_then_sample(tmp_path, variant, small_mnist):
     workdir = tmp_path / variant
@@ -105,6 +106,7 @@ def _clustergan_sampling_and_clustering(workdir, tmp_path):
     assert agree["matched_accuracy"] >= 0.1  # a one-to-one map always recovers at least 1/10
 
 
+@pytest.mark.slow
 def test_clear_errors(tmp_path):
     r = run("train.py", "--variant=nope")
     assert r.returncode != 0 and "valid: clustergan, feature_matching," in r.stderr
@@ -176,6 +178,7 @@ def test_sample_checks_its_output_before_loading_anything(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.json"]
 
 
+@pytest.mark.slow
 def test_metrics_are_complete_up_to_every_checkpoint_after_kill_9(tmp_path, small_mnist):
     """SIGKILL mid-run: every step up to the newest checkpoint is in metrics.jsonl (rows are
     fsynced before each checkpoint), and a resume then logs each later step exactly once."""
@@ -217,6 +220,7 @@ def test_warnings_print_as_one_line():
     assert r.returncode == 0 and r.stderr == "warning: weights of unknown hash\n"
 
 
+@pytest.mark.slow
 def test_train_then_sample_without_a_workdir(tmp_path, small_mnist):
     """Both default to runs/ under the cwd: train.py writes runs/<variant>, sample.py takes the
     most recently trained run there and says which."""

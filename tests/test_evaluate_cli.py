@@ -88,6 +88,7 @@ def test_cli_mnist_train_reports_every_classifier_metric(small_mnist, cache_dir,
     assert rows[("coverage", "classifier")]["k"] == 5
 
 
+@pytest.mark.slow
 def test_full_real_vs_real_floor(full_mnist, cache_dir):
     report = ev.evaluate(
         samples="mnist_train", data_dir=str(full_mnist), cache_dir=str(cache_dir)
@@ -283,6 +284,7 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
         ev.evaluate(workdir=str(tmp_path / "missing"), reference=str(reference))
 
 
+@pytest.mark.slow
 def test_inception_rows_with_seeded_weights(monkeypatch, tmp_path):
     """The Inception path end to end, with the fixture's seeded stand-in weights (no real file)."""
     from jaxgan.eval import features
@@ -318,6 +320,7 @@ def test_inception_rows_with_seeded_weights(monkeypatch, tmp_path):
     assert {r["extractor"] for r in report["rows"]} == {"classifier", "inception"}
 
 
+@pytest.mark.slow
 def test_workdir_is_scored_on_its_own_data_with_a_small_n_warning(small_mnist, tmp_path):
     """No --data_dir: MNIST comes from the run's config, not $JAXGAN_DATA_DIR or the cache."""
     from jaxgan.config import load_variant_config

@@ -128,6 +128,7 @@ def test_a_saved_node_of_another_optimiser_resolves_to_what_the_command_line_giv
     assert mismatches(saved, current.to_dict()) == ["optim.g.decay"]
 
 
+@pytest.mark.slow
 def test_rmsprop_and_clipping_by_flags_on_vanilla(small_mnist, tmp_path):
     """bin/train.py with `--config.optim.g.name=rmsprop --config.optim.d.clip=0.01`: the run's
     G trains with RMSprop, D with Adam, and every D weight ends within [−0.01, 0.01]."""

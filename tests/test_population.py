@@ -30,6 +30,7 @@ def _trained(config, steps=STEPS):
     return init, trainer.run(state, trainer.put_data(x, np.zeros(N)), steps)
 
 
+@pytest.mark.slow
 def test_member_i_is_the_single_run_of_seed_i():
     """Initial states are equal bit for bit. After training, only the matmuls' rounding differs
     (vmap batches them): with Adam each weight moves at most ~lr per step, so a gradient whose sign
@@ -66,6 +67,7 @@ def test_same_data_order_gives_every_member_member_0s_order():
     assert not np.array_equal(state.key[0], state.key[1])
 
 
+@pytest.mark.slow
 def test_a_population_resumes_exactly_and_is_sampled_and_evaluated_per_member(tmp_path):
     """On the 2-D ring: train, resume, sample plainly and with DRS, score the modes."""
     from jaxgan.eval.evaluate import run

@@ -180,12 +180,13 @@ def _start_and_signal(command, workdir: Path, after_step: int, signum, meanwhile
     return proc.returncode, stderr
 
 
+@pytest.mark.slow
 def test_signals_save_a_checkpoint_a_second_run_is_refused_and_resume_is_bit_identical(
         tmp_path, small_mnist):
     """Ctrl-C, then SIGTERM on the resumed run: each finishes its dispatch, saves that step (no
     regular checkpoint is due) and exits 130 / 143 with one line. While the first trains, the
-    same command with another seed is refused in one line naming it. Resuming to the end gives
-    the straight run's bits."""
+    same command with another seed is refused in one line naming it; while the second trains,
+    the workdir can be sampled. Resuming to the end gives the straight run's bits."""
     workdir = tmp_path / "run"
     command = [sys.executable, TRAIN, f"--workdir={workdir}", f"--data_dir={small_mnist}",
                "--num_steps=100000", "--config.checkpoint_every=100000", *VANILLA]
@@ -199,10 +200,19 @@ def test_signals_save_a_checkpoint_a_second_run_is_refused_and_resume_is_bit_ide
                             rf"run \(pid {pid} on .+, since .+\); wait for it to end, stop it, "
                             "or pass another --workdir", line), line
 
+    def it_samples_meanwhile(pid):
+        out = tmp_path / "samples"
+        r = subprocess.run([sys.executable, str(ROOT / "bin" / "sample.py"),
+                            f"--workdir={workdir}", f"--out={out}", "--num_samples=4"],
+                           capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert len(list(out.glob("*.png"))) == 4
+
     stopped = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum, meanwhile in ((signal.SIGINT, second_run_is_refused),
+                              (signal.SIGTERM, it_samples_meanwhile)):
         status, stderr = _start_and_signal(command, workdir, max(stopped, default=0), signum,
-                                           second_run_is_refused if not stopped else None)
+                                           meanwhile)
         assert status == 128 + signum, stderr[-2000:]
         assert "Traceback" not in stderr
         last = _messages(stderr)[-1]

@@ -127,6 +127,7 @@ def test_same_seed_is_bit_identical_and_seeds_differ():
     assert not np.array_equal(state_a.key, state_c.key)
 
 
+@pytest.mark.slow
 def test_one_device_equals_four_devices():
     """tests/multidevice_check.py runs with 4 fake CPU devices (XLA_FLAGS set before jax loads)."""
     env = dict(os.environ)

@@ -45,14 +45,20 @@ SAMPLERS = {
 METRICS = ("frechet_distance", "precision", "recall", "density", "coverage", "modes_covered",
            "kl_uniform")
 HEADERS = ("FD", "P", "R", "density", "coverage", "modes", "class KL")
-# The seeds' reported numbers (baseline.md): Inception FID / P / R, on the course platform or the
-# team's own script; not comparable with the classifier FD of our rows.
-SEEDS = {
-    "vanilla": "≈ 50 / 0.47 / 0.15 (template, platform); 27.7 / 0.52 / 0.20 (tuned, platform)",
-    "wgan_gp": "16 (local, FID only); + DRS 17.02 / 0.80 / 0.55 (platform), 15 (local)",
-    "gmgan_supervised": "15.67 / 0.55 / 0.29 (dynamic supervised GM-GAN, platform)",
-    "clustergan": "9.60 / 0.77 / 0.32 (d = 20, local)",
-    "san": "19.04 / 0.41 / 0.19 (batch 64, local)",
+# What the course teams reported, each number with its source: a team report (the project's
+# `NNN_….txt` files, by section) or another team of the course known through the project's
+# baseline notes. FID on whatever features and site the source states (the reports' local P/R used
+# VGG16 features): not comparable with the classifier FD of our rows.
+REPORTED = {
+    "vanilla": "15.13 / 0.62 / 0.47 (000 Table 2); 63.99 / 0.39 / 0.21 (002 Table 1); 38 (004 "
+               "§3.4, FID only); 27.73 / 0.52 / 0.20 (003, d = 200, platform); template ≈ 50 / "
+               "0.47 / 0.15 (platform, another team per baseline notes)",
+    "wgan_gp": "28 → 16 after the halving (004 §2.3, FID only); + DRS 15 (004 §3.4); + DRS "
+               "17.02 / 0.80 / 0.55 (team GANgineers, platform, per baseline notes)",
+    "gmgan_supervised": "15.67 / 0.55 / 0.29 (003, dynamic supervised GM-GAN, platform)",
+    "gmgan_dynamic": "18.56 / 0.53 / 0.22 (002 Table 1, GM-GAN)",
+    "clustergan": "9.60 / 0.77 / 0.32 (000 Table 2, d = 20)",
+    "san": "19.04 (001 §3.4 Fig. 9, batch 64, FID only)",
 }
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -175,7 +181,7 @@ def _cell(metric: str, value) -> str:
 
 def variant_table(s: Settings, results: dict) -> list[str]:
     lines = [
-        "| variant | " + " | ".join(HEADERS) + " | the seeds' reported Inception FID / P / R |",
+        "| variant | " + " | ".join(HEADERS) + " | what the teams reported: FID / P / R (source) |",
         "|---|" + "---|" * (len(HEADERS) + 1),
     ]
     for v in ranked(results) + [v for v in results if "failed" in results[v]]:
@@ -185,7 +191,7 @@ def variant_table(s: Settings, results: dict) -> list[str]:
         else:
             summary = _pooled([r])
             cells = [_cell(m, summary[m]) for m in METRICS]
-        lines.append(f"| {v} | " + " | ".join(cells) + f" | {SEEDS.get(v, '')} |")
+        lines.append(f"| {v} | " + " | ".join(cells) + f" | {REPORTED.get(v, '')} |")
     return lines
 
 
@@ -276,8 +282,9 @@ def write_report(s: Settings, command: str, results: dict, sampled: dict,
         f"population; {s.num_samples} samples per member scored against the 10,000 MNIST test "
         "images with the project's classifier features (FD, precision/recall k = 3, density/"
         "coverage k = 5, modes with ≥ 1% of samples, KL of the class histogram to uniform); "
-        "mean ± sample std over the seeds, best mean FD first. The seeds' column is Inception "
-        "FID on the course platform or the team's script: not comparable with classifier FD.",
+        "mean ± sample std over the seeds, best mean FD first. The last column is what the course "
+        "teams reported, each with its source (NNN: the team report `NNN_….txt`): FID on the "
+        "features and site the source states, not comparable with classifier FD.",
         "",
         *variant_table(s, results),
     ]
@@ -321,7 +328,7 @@ def update_benchmarks(path: Path, markdown: str) -> None:
 
 
 def has_sample_score(variant: str) -> bool:
-    """Whether the samplers can read the variant's D per sample (MMGAN's D judges pairs)."""
+    """Whether the samplers can read the variant's D per sample (a D that judges pairs cannot)."""
     from jaxgan import variants
     from jaxgan.config import load_variant_config
 

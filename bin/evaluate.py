@@ -7,7 +7,8 @@
     python bin/evaluate.py --samples=x.npz --features=classifier,inception --inception_weights=W
 
 Sources and metrics are described in jaxgan/eval/evaluate.py. Reference features are cached
-under $JAXGAN_CACHE (default ~/.cache/jaxgan).
+under $JAXGAN_CACHE (default ~/.cache/jaxgan). A run trained with `--config.ema_decay` > 0 is
+sampled by its EMA of G (`--raw_g`: G itself); the `samples:` line says which.
 """
 
 import sys
@@ -49,6 +50,8 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string("cache_dir", None, "Cache directory (default $JAXGAN_CACHE, ~/.cache/jaxgan).")
 flags.DEFINE_integer("seed", 0, "Sampling seed for --workdir.")
+flags.DEFINE_bool("raw_g", False, "--workdir: sample G itself, not the EMA of G a run with "
+                  "ema_decay > 0 keeps.")
 flags.DEFINE_integer("member", None, "Only this GAN of a population workdir (default: every "
                      "member, then mean ± std).", lower_bound=0)
 flags.DEFINE_integer(
@@ -81,6 +84,7 @@ def main(argv):
             cache_dir=FLAGS.cache_dir,
             block_size=FLAGS.block_size,
             member=FLAGS.member,
+            raw_g=FLAGS.raw_g,
         )
     except (
         EvaluationError, MnistError, ClassifierWeightsError, CheckpointError, FileNotFoundError,

@@ -9,7 +9,8 @@
 encoder's codes of MNIST test images (runs with an encoder). `interp`: G along straight lines
 between two latents per row, or between two components' labels with the same noise. `pr`:
 precision against recall from `bin/evaluate.py --json` reports, one point per sampler. Without
---workdir, `tsne` and `interp` plot the most recently trained run under runs/.
+--workdir, `tsne` and `interp` plot the most recently trained run under runs/. They use the
+run's EMA of G where it keeps one (`--config.ema_decay`), G itself with --raw_g.
 """
 
 import sys
@@ -26,6 +27,7 @@ flags.DEFINE_enum("plot", None, ["tsne", "interp", "pr"], "Which plot.", require
 flags.DEFINE_string("workdir", None, "Training run directory (tsne, interp; default: the most "
                     "recently trained run under runs/).")
 flags.DEFINE_integer("member", None, "Which GAN of a population workdir.", lower_bound=0)
+flags.DEFINE_bool("raw_g", False, "tsne, interp: G itself, not the EMA of G the run keeps.")
 flags.DEFINE_string("out", None, "Output path without extension.", required=True)
 flags.DEFINE_integer("num", 2000, "tsne: points per panel.", lower_bound=10)
 flags.DEFINE_integer("seed", 0, "Latent and t-SNE seed.")
@@ -41,13 +43,17 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     from jaxgan import latent_plots
+    from jaxgan.state import g_name
+    from jaxgan.train import try_load_config
 
-    command = FLAGS.plot
+    command, which = FLAGS.plot, None
     if command != "pr":
         workdir = workdir_or_latest(FLAGS.workdir)
+        config = try_load_config(workdir)
+        which = config and g_name(config, FLAGS.raw_g)
     if command == "tsne":
         written = latent_plots.tsne(workdir, FLAGS.out, FLAGS.num, FLAGS.seed,
-                                    FLAGS.data_dir, FLAGS.member)
+                                    FLAGS.data_dir, FLAGS.member, FLAGS.raw_g)
     elif command == "interp":
         classes = None
         if FLAGS.classes:
@@ -56,7 +62,7 @@ def main(argv):
             classes = tuple(int(c) for c in FLAGS.classes)
         written = [latent_plots.interpolations(workdir, FLAGS.out, FLAGS.pairs,
                                                FLAGS.steps, FLAGS.seed, classes,
-                                               FLAGS.member)]
+                                               FLAGS.member, FLAGS.raw_g)]
     else:
         pairs = [e.partition(":") for e in FLAGS.evals or []]
         if not pairs or any(not label or not path for label, _, path in pairs):
@@ -64,7 +70,7 @@ def main(argv):
         written = [latent_plots.pr_points({label: path for label, _, path in pairs}, FLAGS.out,
                                           FLAGS.title)]
     for path in written:
-        print(f"wrote {path}")
+        print(f"wrote {path}" + (f" ({which})" if which else ""))
 
 
 if __name__ == "__main__":

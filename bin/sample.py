@@ -11,6 +11,9 @@ Gaussian k: digit k for the supervised ones). For ClusterGAN runs, `--latents=re
 "improving recall" labels (stratified, active entry ~ N(1.1, 0.15²)) and `--latents=gmm` draws z_n
 from a Gaussian mixture fitted on the encoder's codes of the MNIST test images.
 
+A run trained with `--config.ema_decay=d` > 0 is sampled with its EMA of G's weights, and with
+G itself under `--raw_g`; the last line names the G used.
+
 One post-hoc sampler may refine the samples (`jaxgan/samplers/`): `--drs`, `--mh`, `--obrs`,
 `--ddls_steps=N`, `--dgflow_steps=N`, `--guide_class=k`. It prints how D's score was read as a
 density ratio, the acceptance rate, the candidates drawn and the wall time.
@@ -34,6 +37,7 @@ flags.DEFINE_string("out", None, "Output directory (default <workdir>/samples, o
 flags.DEFINE_integer("member", None, "Which GAN of a population (bin/train.py --num_seeds).",
                      lower_bound=0)
 flags.DEFINE_integer("seed", 0, "Sampling seed.")
+flags.DEFINE_bool("raw_g", False, "G itself, not the EMA of G a run with ema_decay > 0 keeps.")
 flags.DEFINE_enum("pixel_map", "half", ["half", "clamp"], "tanh output -> [0, 1] mapping.")
 flags.DEFINE_enum("format", "png", ["png", "npz", "both"], "Output format.")
 flags.DEFINE_integer("class", None, "Only this component of a labelled prior.", lower_bound=0)
@@ -100,6 +104,7 @@ def main(argv):
     from jaxgan.generate import generate_raw
     from jaxgan.samplers.refine import sample_with, to_outputs
     from jaxgan.samples_io import check_out, write_samples
+    from jaxgan.state import g_name
 
     start = time.perf_counter()
     name, options = chosen_sampler()
@@ -112,14 +117,15 @@ def main(argv):
     if name:
         x, info = sample_with(workdir, FLAGS.num_samples, name, options, FLAGS.seed,
                               FLAGS.calibrate, FLAGS.calibration_samples, FLAGS.data_dir,
-                              FLAGS.member)
+                              FLAGS.member, FLAGS.raw_g)
         from jaxgan.train import load_config
 
         config = load_config(workdir)
     else:
         x, config = generate_raw(workdir, FLAGS.num_samples, FLAGS.seed,
                                  class_label=FLAGS["class"].value, latents=FLAGS.latents,
-                                 data_dir=FLAGS.data_dir, member=FLAGS.member)
+                                 data_dir=FLAGS.data_dir, member=FLAGS.member,
+                                 raw_g=FLAGS.raw_g)
     samples = to_outputs(config, x, FLAGS.pixel_map)
     if datasets.get(config.dataset).is_image:
         write_samples(samples, out, FLAGS.format, pixel_map=FLAGS.pixel_map)
@@ -138,6 +144,8 @@ def main(argv):
               "".join(f", {k} {v:.4g}" for k, v in info.items()
                       if k not in ("critic", "acceptance", "attempts", "seconds", "sampler")))
         what = name
+    which = g_name(config, FLAGS.raw_g)
+    what += f", {which}" if which else ""
     print(f"wrote {len(samples)} samples ({FLAGS.pixel_map}, {what}) to {out} "
           f"({time.perf_counter() - start:.1f} s)")
 

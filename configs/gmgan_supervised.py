@@ -3,6 +3,11 @@ K = 10 in d = 100, μ ~ U(−3, 3), std 1.4, learned (dynamic) with their own Ad
 outputs (10 digits + fake) and cross-entropy losses; Adam 8e-5, betas (0.5, 0.999), 300 epochs.
 The static version: `--config.prior.dynamic=False`.
 
+The rate stays constant: `seeds/002_d48bf6e0c5f1c980.txt` §4 (Figure 5's caption) trained its
+GM-GAN for 300 epochs with learning-rate decay but gives neither the decay epochs nor the factor,
+and `specs/latent_priors.md` §2.4 lists no decay. Add one with
+`--config.optim.lr_decay_epochs='(E1,E2)'` (and `--config.optim.lr_decay_factor`, 0.5 by default).
+
 python bin/train.py --variant=gmgan_supervised
 """
 

@@ -1,8 +1,9 @@
-"""MMGAN, EXPERIMENTAL: reconstructed from the paper's abstract (`latent_priors.md` §3.1; no code
-or paper body was available, so every choice here is jaxgan's). z = [z_n ~ N(0, I) of dim 90 |
-one-hot y^p of 10]; a clustering net E(x) (an MLP mirroring D) gives class logits; the critic sees
-[x | y] pairs (real: one-hot of E(x), straight-through; fake: y^p); relativistic losses, and
-α·CE(E(G(z, y^p)), y^p) for G and E, α = 1. Adam 2e-4, betas (0.5, 0.999).
+"""MMGAN as team 003 prints it (`003_59f9b49c2b443763.txt`, "Algorithm 1 MMGAN";
+`latent_priors.md` §3.0): z = [z_n ~ N(0, I) of dim 90 | label of K = 10] (the report's K for MNIST;
+90 + 10 fills the fixed G's 100 inputs); the critic scores an image alone and compares each real x_r
+with G([z_n | p_E(x_r)]) (relativistic standard loss); G and the clustering net E (an MLP mirroring
+D) also minimise α·CE(E(G([z_n | y^p])), y^p), y^p uniform one-hot. The report gives neither α nor
+the optimiser: α = 1 and Adam 2e-4, betas (0.5, 0.999) for every network are jaxgan's choices.
 
 python bin/train.py --variant=mmgan
 """

@@ -7,7 +7,7 @@ the code that uses it:
 - `objective` the D and G losses, by `name` (`jaxgan.objectives`);
 - `nets`      the widths of G, D and the encoder (`jaxgan.models`);
 - `optim`     one optimiser per trained network (`g`, `d`, `prior`, `enc`), by `name`, each node
-              holding every optimiser's fields (`jaxgan.optim`), and the halving epoch.
+              holding every optimiser's fields (`jaxgan.optim`), and the rates' decay epochs.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.data_dir = ""
     c.batch_size = 64
     c.n_critic = 1  # D updates per G update
+    c.ema_decay = 0.0  # d > 0: keep ema ← d·ema + (1 − d)·G after each G step; samples use it
     c.epochs = 100
     c.num_steps = 0  # total G steps; 0 means `epochs` full epochs
     c.steps_per_call = 50
@@ -74,12 +75,15 @@ def base_config() -> ml_collections.ConfigDict:
     c.grid_samples = 64
     c.prior = {"name": "gaussian", "latent_dim": 100, "std": 1.0}
     c.objective = {"name": "bce"}
-    c.nets = {"g_hidden": (256, 512, 1024), "d_hidden": (1024, 512, 256), "g_out_scale": 1.0}
+    c.nets = {"g_hidden": (256, 512, 1024), "d_hidden": (1024, 512, 256), "g_out_scale": 1.0,
+              "d": "mlp", "d_channels": (64, 128)}  # D: "mlp" (d_hidden) or "conv" (d_channels)
     c.optim = {
         "g": adam(2e-4),
         "d": adam(2e-4),
         "prior": adam(2e-4),
-        "lr_halve_epoch": 0,  # E > 0: every learning rate halves after E data epochs
+        "lr_decay_epochs": (),  # every learning rate is multiplied by lr_decay_factor after
+        "lr_decay_factor": 0.5,  # each of these data epochs (increasing; (): constant)
+        "lr_halve_epoch": 0,  # E > 0: an alias of lr_decay_epochs=(E,), lr_decay_factor=0.5
     }
     return ml_collections.ConfigDict(c)
 
@@ -106,6 +110,7 @@ _VALID = {
     "batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "num_seeds": (lambda v: v >= 1, "an integer >= 1"),
     "n_critic": (lambda v: v >= 1, "an integer >= 1"),
+    "ema_decay": (lambda v: 0 <= v < 1, "in [0, 1); 0: no EMA of G"),
     "epochs": (lambda v: v >= 0, "an integer >= 0"),
     "num_steps": (lambda v: v >= 0, "an integer >= 0 (0: use --epochs)"),
     "steps_per_call": (lambda v: v >= 1, "an integer >= 1"),
@@ -179,8 +184,29 @@ def resolve_saved(saved: dict) -> ml_collections.ConfigDict:
             "read; sample it with jaxgan at commit c586278 or train it again"
         )
     current = load_variant_config(saved.get("variant", "vanilla")).to_dict()
+    if isinstance(saved.get("optim"), dict):
+        saved = {**saved, "optim": schedule_alias(saved["optim"])}
     merged = _merge(current, saved)
     return ml_collections.ConfigDict(merged)
+
+
+def schedule_alias(optim: dict) -> dict:
+    """An optim node with `lr_halve_epoch` = E written as the schedule it stands for,
+    `lr_decay_epochs` (E,) at factor 0.5, so that either spelling compares equal.
+
+    A node saved before `lr_decay_epochs` existed had `lr_halve_epoch` as its whole schedule
+    (0: constant), whatever its variant's default is today. A node setting both is left as it is,
+    for `jaxgan.optim` to refuse.
+    """
+    halve = optim.get("lr_halve_epoch", 0)
+    if "lr_decay_epochs" in optim:
+        alias = halve and not optim["lr_decay_epochs"] and optim.get("lr_decay_factor", 0.5) == 0.5
+    else:
+        alias = "lr_halve_epoch" in optim
+    if not alias or type(halve) is not int or halve < 0:
+        return optim
+    epochs = (halve,) if halve else ()
+    return {**optim, "lr_halve_epoch": 0, "lr_decay_epochs": epochs, "lr_decay_factor": 0.5}
 
 
 def _merge(defaults: dict, saved: dict, path: str = "") -> dict:

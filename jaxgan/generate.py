@@ -11,6 +11,7 @@ import numpy as np
 
 from jaxgan import checkpoint, population, priors, viz
 from jaxgan.data.mnist import load_mnist
+from jaxgan.state import for_sampling
 from jaxgan.train import Trainer, has_checkpoint, load_config, make_mesh
 
 LATENTS = ("prior", "recall", "gmm")
@@ -18,10 +19,13 @@ LATENTS = ("prior", "recall", "gmm")
 RECALL = {"active_mean": 1.1, "active_std": 0.15, "stratified": True}
 
 
-def load_run(workdir: str | Path, member: int | None = None):
+def load_run(workdir: str | Path, member: int | None = None, raw_g: bool = False):
     """(trainer, state) of the newest intact checkpoint in `workdir`, built from its
     `config.json`; the training set's size is read from the checkpoint (the data order's length).
     A population's `member` comes back as the single run it equals (`population.member_config`).
+
+    The state's `params["g"]` is the G every reader samples: G's EMA where the run keeps one,
+    the raw G with `raw_g` (`jaxgan.state.for_sampling`).
     """
     workdir = Path(workdir)
     config = load_config(workdir)
@@ -38,7 +42,7 @@ def load_run(workdir: str | Path, member: int | None = None):
     if population.size(config) > 1:
         state = population.select(state, member)
         trainer = Trainer(population.member_config(config, member), make_mesh(), num_images)
-    return trainer, state
+    return trainer, for_sampling(state, raw_g)
 
 
 def encode(trainer: Trainer, state, images_u8: np.ndarray, batch_size: int = 1000) -> dict:
@@ -69,7 +73,7 @@ def encoder_clustering(workdir: str | Path, data_dir: str | None = None,
 
 
 def component_agreement(workdir: str | Path, per_component: int = 1000, seed: int = 0,
-                        member: int | None = None):
+                        member: int | None = None, raw_g: bool = False):
     """How the prior's labelled components map to the digits the project's classifier sees in
     G's samples: `{"digit_accuracy": P(classifier says k | component k), "matched_accuracy": the
     same after the best one-to-one map of components to digits}`; None for unlabelled priors.
@@ -79,7 +83,7 @@ def component_agreement(workdir: str | Path, per_component: int = 1000, seed: in
     """
     from jaxgan.eval import classifier, clustering
 
-    trainer, state = load_run(workdir, member)
+    trainer, state = load_run(workdir, member, raw_g)
     k = trainer.model.prior.num_classes
     if not k:
         return None
@@ -153,10 +157,11 @@ def generate_raw(
     latents: str = "prior",
     data_dir: str | None = None,
     member: int | None = None,
+    raw_g: bool = False,
 ) -> tuple[np.ndarray, object]:
     """(samples float (n, D) in the networks' range, the run's config) from the latest
     checkpoint; same seed, same samples. See `generate_images` for the options."""
-    trainer, state = load_run(workdir, member)
+    trainer, state = load_run(workdir, member, raw_g)
     if latents == "gmm":
         batch_size = max(num_samples, 1)  # the GMM's draw is stratified over the whole set
     sample = _latent_sampler(trainer, state, latents, class_label, data_dir, seed)
@@ -180,14 +185,15 @@ def generate_images(
     latents: str = "prior",
     data_dir: str | None = None,
     member: int | None = None,
+    raw_g: bool = False,
 ) -> np.ndarray:
     """uint8 (num_samples, 28, 28) images from the latest checkpoint; same seed, same images.
 
     `latents`: "prior" (the trained prior), "recall" (ClusterGAN's improving-recall labels:
     stratified classes, active entry ~ N(1.1, 0.15²)), "gmm" (z_n from a Gaussian mixture fitted
     on the encoder's codes of the MNIST test images). `class_label` keeps one component;
-    `member`: which GAN of a population.
+    `member`: which GAN of a population; `raw_g`: G itself, not its EMA (runs that keep one).
     """
     x, _ = generate_raw(workdir, num_samples, seed, batch_size, class_label, latents, data_dir,
-                        member)
+                        member, raw_g)
     return viz.to_uint8(x, pixel_map).reshape(-1, 28, 28)

@@ -37,14 +37,15 @@ def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
 
 
 def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = None,
-         member: int | None = None) -> list[Path]:
+         member: int | None = None, raw_g: bool = False) -> list[Path]:
     """t-SNE of `num` prior latents coloured by the classifier's digit for G(z) and, for a run
     with an encoder, of its codes [ẑ_n, ℓ] of MNIST test images coloured by the classifier's
-    digit for the image. Returns the PNGs written (`<out>_latents.png`, `<out>_encoder.png`)."""
+    digit for the image. Returns the PNGs written (`<out>_latents.png`, `<out>_encoder.png`).
+    G is the run's EMA where it keeps one, G itself with `raw_g`."""
     from jaxgan.data.mnist import load_mnist
     from jaxgan.generate import encode, load_run
 
-    trainer, state = load_run(workdir, member)
+    trainer, state = load_run(workdir, member, raw_g)
     if not datasets.get(trainer.config.dataset).is_image:
         raise ValueError("t-SNE plots colour by the MNIST classifier: an MNIST run is needed")
     z, _ = trainer.model.prior.sample(state.params["prior"], jax.random.PRNGKey(seed), num)
@@ -76,13 +77,14 @@ def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = No
 
 
 def interpolations(workdir, out, pairs: int = 8, steps: int = 10, seed: int = 0,
-                   classes: tuple[int, int] | None = None, member: int | None = None) -> Path:
+                   classes: tuple[int, int] | None = None, member: int | None = None,
+                   raw_g: bool = False) -> Path:
     """A grid of G along straight lines in latent space, one pair per row: between two prior
     draws, or (`classes` = (a, b), labelled priors) between components a and b with the same noise
-    (ClusterGAN: one one-hot label to the other)."""
+    (ClusterGAN: one one-hot label to the other). G as in `tsne`."""
     from jaxgan.generate import load_run
 
-    trainer, state = load_run(workdir, member)
+    trainer, state = load_run(workdir, member, raw_g)
     if not datasets.get(trainer.config.dataset).is_image:
         raise ValueError("interpolation grids show digits: an MNIST run is needed")
     prior, params = trainer.model.prior, state.params["prior"]

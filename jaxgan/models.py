@@ -1,9 +1,10 @@
-"""The course's fixed MLP G and D, the SAN discriminator and an encoder, in Flax.
+"""The course's fixed MLP G and D, the SAN discriminator, a convolutional D and an encoder, in Flax.
 
-Every layer is initialised as PyTorch's `nn.Linear` (weights and biases U(±1/√fan_in)), so a jaxgan
-network starts from the same distribution as the course template. Discriminators return a dict
-of outputs (`"logit"` for one output, `"logits"` for several) and objectives pick the entries they
-need, so one train step serves all. Widths default to the course's and come from `config.nets`.
+Every layer is initialised as PyTorch's `nn.Linear` or `nn.Conv2d` (weights and biases
+U(±1/√fan_in)), so a jaxgan network starts from the same distribution as the course template.
+Discriminators return a dict of outputs (`"logit"` for one output, `"logits"` for several) and
+objectives pick the entries they need, so one train step serves all. Widths default to the
+course's and come from `config.nets`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import jax.numpy as jnp
 
 G_HIDDEN = (256, 512, 1024)
 D_HIDDEN = (1024, 512, 256)
+D_CHANNELS = (64, 128)
+IMAGE_SHAPE = (28, 28, 1)
 IMAGE_DIM = 784
+MAX_CONV_LAYERS = 4  # 4×4 stride-2 convolutions with padding 1 take 28 to 14, 7, 3, then 1
 
 
 def _torch_uniform(fan_in: int):
@@ -40,6 +44,27 @@ class TorchDense(nn.Module):
         if self.use_bias:
             y = y + self.param("bias", _torch_uniform(fan_in), (self.features,))
         return y
+
+
+class TorchConv(nn.Module):
+    """4×4 stride-2 convolution (NHWC, padding 1) with PyTorch `nn.Conv2d` initialisation:
+    weights and bias U(±1/√fan_in), fan_in = in_channels·kh·kw."""
+
+    features: int
+    kernel: int = 4
+    stride: int = 2
+    padding: int = 1
+
+    @nn.compact
+    def __call__(self, x):
+        in_channels = x.shape[-1]
+        init = _torch_uniform(in_channels * self.kernel**2)
+        shape = (self.kernel, self.kernel, in_channels, self.features)
+        y = jax.lax.conv_general_dilated(
+            x, self.param("kernel", init, shape), (self.stride, self.stride),
+            [(self.padding, self.padding)] * 2, dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        )
+        return y + self.param("bias", init, (self.features,))
 
 
 def _mlp(x, widths):
@@ -73,9 +98,27 @@ class Discriminator(nn.Module):
     def __call__(self, x):
         dense = TorchDense(self.num_outputs)  # built first: its name stays TorchDense_0
         h = _mlp(x, self.hidden)
-        out = dense(h)
-        head = {"logit": out[:, 0]} if self.num_outputs == 1 else {"logits": out}
-        return head | {"features": h}
+        return _outputs(dense(h), h)
+
+
+def _outputs(out, h) -> dict:
+    """A dense head's (B, K) output and its input h as D's dict of outputs."""
+    head = {"logit": out[:, 0]} if out.shape[-1] == 1 else {"logits": out}
+    return head | {"features": h}
+
+
+def _san_head(module: nn.Module, h) -> dict:
+    """SAN's last layer on features h, as `module`'s parameter `"w"` (see `SANDiscriminator`)."""
+    w = module.param("w", _torch_uniform(h.shape[-1]), (h.shape[-1],))
+    scale = jnp.linalg.norm(w)
+    direction = w / scale
+    h_tilde = h * scale
+    return {
+        "features": h,
+        "logit": h_tilde @ direction,
+        "fun": h_tilde @ jax.lax.stop_gradient(direction),
+        "dir": jax.lax.stop_gradient(h_tilde) @ direction,
+    }
 
 
 class SANDiscriminator(nn.Module):
@@ -90,17 +133,33 @@ class SANDiscriminator(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        h = _mlp(x, self.hidden)
-        w = self.param("w", _torch_uniform(h.shape[-1]), (h.shape[-1],))
-        scale = jnp.linalg.norm(w)
-        direction = w / scale
-        h_tilde = h * scale
-        return {
-            "features": h,
-            "logit": h_tilde @ direction,
-            "fun": h_tilde @ jax.lax.stop_gradient(direction),
-            "dir": jax.lax.stop_gradient(h_tilde) @ direction,
-        }
+        return _san_head(self, _mlp(x, self.hidden))
+
+
+class ConvDiscriminator(nn.Module):
+    """A DCGAN-style D for 28×28 images with the outputs of `Discriminator`, or of
+    `SANDiscriminator` when `san`.
+
+    x (B, 784 + extra) stays flat, so that every caller of D (losses, penalties, samplers) is
+    unchanged: its first 784 features, as a 28×28 image, go through `TorchConv` layers of
+    `channels` (LeakyReLU(0.2), no normalisation, so that each sample's output depends on that
+    sample alone, as the gradient penalty and R1 assume); the flattened maps with the extra inputs
+    appended (y, for a D on [x | y]) are `"features"` and feed one dense (or SAN) layer.
+    """
+
+    channels: tuple[int, ...] = D_CHANNELS
+    num_outputs: int = 1
+    san: bool = False
+
+    @nn.compact
+    def __call__(self, x):
+        h = x[:, :IMAGE_DIM].reshape(-1, *IMAGE_SHAPE)
+        for width in self.channels:
+            h = nn.leaky_relu(TorchConv(width)(h), 0.2)
+        h = jnp.concatenate([h.reshape(h.shape[0], -1), x[:, IMAGE_DIM:]], axis=1)
+        if self.san:
+            return _san_head(self, h)
+        return _outputs(TorchDense(self.num_outputs)(h), h)
 
 
 class Encoder(nn.Module):

@@ -1,5 +1,6 @@
 """One optax optimiser per trained network, from `config.optim.<name>`: Adam or RMSprop by `name`,
-PyTorch's coupled L2, the halving schedule, and WGAN's weight clipping as a projection.
+PyTorch's coupled L2, the multi-step decay of every rate, and WGAN's weight clipping as a
+projection.
 
 Every node holds every registered optimiser's fields (`defaults()`, read off the builders'
 signatures), so that any of them can be set on any variant; the chosen optimiser reads its own."""
@@ -13,7 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxgan import registry
-from jaxgan.config import load_variant_config
+from jaxgan.config import load_variant_config, schedule_alias
 
 # field -> (check, what it must be)
 _CHECKS = {
@@ -83,13 +84,13 @@ def clip_params(c: float) -> optax.GradientTransformation:
 
 
 def optimizer(
-    name: str, fields, schedule_at: int = 0, variant=None
+    name: str, fields, scales: dict[int, float] | None = None, variant=None
 ) -> optax.GradientTransformation:
     """The transform of `config.optim.<name>`; a bad field is one line naming it.
 
     The chosen optimiser gets the fields it reads; another field away from both its default and
-    `variant`'s value (the variant's own node) is refused, as it would do nothing. `schedule_at` > 0
-    halves the rate from that update on.
+    `variant`'s value (the variant's own node) is refused, as it would do nothing. `scales`
+    ({update count: factor}, from `decay_scales`) multiplies the rate from those updates on.
     """
     fields = dict(fields.to_dict() if hasattr(fields, "to_dict") else fields)
     fields.setdefault("name", DEFAULT)
@@ -98,8 +99,8 @@ def optimizer(
             raise ValueError(f"optim.{name}.{field}={value!r}: must be {_CHECKS[field][1]}")
     if fields["name"] in OPTIMIZERS:  # else registry.build names the valid ones
         fields = _read_fields(name, fields, dict(variant or {}))
-    if schedule_at and "lr" in fields:
-        fields["lr"] = optax.piecewise_constant_schedule(fields["lr"], {schedule_at: 0.5})
+    if scales and "lr" in fields:  # none: a constant rate, and no schedule count in the state
+        fields["lr"] = optax.piecewise_constant_schedule(fields["lr"], scales)
     return registry.build(f"optim.{name}", OPTIMIZERS, fields)
 
 
@@ -120,26 +121,62 @@ def _read_fields(net: str, fields: dict, variant: dict) -> dict:
 
 
 def optimizers(config, num_images: int, names=("g", "d", "prior")) -> dict:
-    """An optimiser for each trained network `name`, from `config.optim.<name>`.
-
-    With `optim.lr_halve_epoch` = E > 0 every rate halves once the first E data epochs are done
-    (the teams' WGAN-GP recipe): D's from its update on epoch E + 1's first batch, the others' from
-    the first G step after the one that completes epoch E.
-    """
+    """An optimiser for each trained network `name`, from `config.optim.<name>`, every rate
+    decayed as `decay_scales` says."""
     optim = config.optim
-    halve = optim.get("lr_halve_epoch", 0)
-    if halve < 0:
-        raise ValueError(f"optim.lr_halve_epoch={halve}: must be an integer >= 0 (0: constant)")
-    d_halve = halve * (num_images // config.batch_size)
-    g_halve = -(-d_halve // config.n_critic)
+    scales = decay_scales(config, num_images)
     variant = _variant_nodes(config)
     out = {}
     for name in names:
         if name not in optim:
             raise ValueError(f"optim.{name}: missing; this variant trains {', '.join(names)}")
-        at = d_halve if name == "d" else g_halve
-        out[name] = optimizer(name, optim[name], at, variant.get(name))
+        out[name] = optimizer(name, optim[name], scales["d" if name == "d" else "g"],
+                              variant.get(name))
     return out
+
+
+def decay_scales(config, num_images: int) -> dict[str, dict[int, float]]:
+    """D's and G's {update count: factor}: every rate is multiplied by `optim.lr_decay_factor` once
+    each epoch of `optim.lr_decay_epochs` is done (the teams' WGAN-GP recipe).
+
+    Each optimiser counts its own updates: D's rate drops from its update on the next epoch's
+    first batch, G's (and the prior's and encoder's, stepped with G) from the first G step after
+    the one that completes the epoch, as D makes `n_critic` updates per G step.
+    """
+    epochs, factor = _decay(config.optim)
+    d = [e * (num_images // config.batch_size) for e in epochs]
+    return {"d": _scales(d, factor), "g": _scales([-(-b // config.n_critic) for b in d], factor)}
+
+
+def _scales(boundaries: list[int], factor: float) -> dict[int, float]:
+    out = {}
+    for b in boundaries:  # two epochs ending within one G step (n_critic > an epoch) compound
+        out[b] = out.get(b, 1.0) * factor
+    return out
+
+
+def _decay(optim) -> tuple[tuple[int, ...], float]:
+    """`optim`'s decay epochs and factor (`lr_halve_epoch` read as its alias); a value no schedule
+    can take is one line naming the field."""
+    optim = dict(optim.to_dict() if hasattr(optim, "to_dict") else optim)
+    halve = optim.get("lr_halve_epoch", 0)
+    epochs = optim.get("lr_decay_epochs", ())
+    factor = optim.get("lr_decay_factor", 0.5)
+    if type(halve) is not int or halve < 0:
+        raise ValueError(f"optim.lr_halve_epoch={halve!r}: must be an integer >= 0 (0: constant)")
+    ints = isinstance(epochs, (tuple, list)) and all(type(e) is int for e in epochs)
+    if not ints or list(epochs) != sorted(set(epochs)) or min(epochs, default=1) < 1:
+        raise ValueError(f"optim.lr_decay_epochs={epochs!r}: must be a tuple of increasing "
+                         "epochs >= 1, e.g. (150,) or (100, 150); (): a constant rate")
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 0:
+        raise ValueError(f"optim.lr_decay_factor={factor!r}: must be > 0")
+    if halve and (epochs or factor != 0.5):
+        raise ValueError(f"optim.lr_halve_epoch={halve}: an alias of optim.lr_decay_epochs="
+                         f"({halve},) at factor 0.5, but optim.lr_decay_epochs={tuple(epochs)!r} "
+                         f"and optim.lr_decay_factor={factor!r} are set too; set lr_decay_epochs "
+                         "only")
+    optim = schedule_alias(optim)
+    return tuple(optim.get("lr_decay_epochs", ())), optim.get("lr_decay_factor", 0.5)
 
 
 def _variant_nodes(config) -> dict:

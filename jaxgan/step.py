@@ -3,8 +3,9 @@
 Batches (samples and labels) are gathered on the device from the training set and a per-epoch
 permutation held in the state, so the host never feeds data. `d_update` and `g_update` are pure
 module-level functions of the parameters; G's objective gets D's update on its own batch and
-fakes as `Context.d_step` (the unrolled GAN scans it inside G's loss). `make_multi_step` scans `k`
-steps per dispatch.
+fakes as `Context.d_step` (the unrolled GAN scans it inside G's loss). With `ema_decay` > 0 each
+G update is followed by one of G's moving average (`jaxgan.state.EMA`). `make_multi_step` scans
+`k` steps per dispatch.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxgan.objectives import Context
-from jaxgan.state import TrainState
+from jaxgan.state import EMA, TrainState, ema_update
 from jaxgan.variants import Model
 
 
@@ -116,13 +117,15 @@ def g_update(
     return params, opt_state, metrics
 
 
-def make_step(model: Model, opt: dict, batch_size: int, n_critic: int, mesh: Mesh) -> Callable:
+def make_step(model: Model, opt: dict, batch_size: int, n_critic: int, mesh: Mesh,
+              ema_decay: float = 0.0) -> Callable:
     """Returns `step(state, data, key, frozen=None) -> (state, metrics)` (pure).
 
     `data` is `{"x": (N, D) uint8 or float, "y": (N,) int32}`. The D updates see fakes as
     constants; G's update differentiates its objective with respect to every network it trains
     (z is drawn inside it, so a trainable prior learns through the reparameterised sample). G's
-    objective sees the real batch of the last D update.
+    objective sees the real batch of the last D update. `ema_decay` d > 0: after G's update,
+    `params[EMA]` ← d·`params[EMA]` + (1 − d)·`params["g"]` (0: no EMA in the state or the step).
     """
     batch_sharding = NamedSharding(mesh, P("data"))
 
@@ -162,6 +165,8 @@ def make_step(model: Model, opt: dict, batch_size: int, n_critic: int, mesh: Mes
         params, opt_state, g_metrics = g_update(
             model, opt, state.params, state.opt_state, batch, keys[n_critic], frozen, shard
         )
+        if ema_decay:
+            params = params | {EMA: ema_update(params[EMA], params["g"], ema_decay)}
         metrics = {k: v[-1] for k, v in d_metrics.items()} | g_metrics
         return state.replace(step=state.step + 1, params=params, opt_state=opt_state), metrics
 

@@ -37,7 +37,7 @@ from jaxgan.config import (
     validate,
 )
 from jaxgan.optim import optimizers
-from jaxgan.state import TrainState
+from jaxgan.state import EMA, TrainState, ema_decay, for_sampling
 from jaxgan.step import make_multi_step, make_step
 from jaxgan.variants import Model
 
@@ -57,10 +57,13 @@ def make_mesh(devices=None) -> Mesh:
     return Mesh(np.asarray(devices or jax.devices()), ("data",))
 
 
-def _state_of(seed, data_seed, model: Model, opt: dict, num_images: int) -> TrainState:
+def _state_of(seed, data_seed, model: Model, opt: dict, num_images: int,
+              ema: bool = False) -> TrainState:
     root = jax.random.PRNGKey(seed)
     _, _, _, k_step, _ = jax.random.split(root, 5)
     params = model.init(root)
+    if ema:  # a buffer of its own: the train step donates the state
+        params[EMA] = jax.tree.map(jnp.copy, params["g"])
     return TrainState(
         step=jnp.zeros((), jnp.int32),
         params=params,
@@ -73,14 +76,15 @@ def _state_of(seed, data_seed, model: Model, opt: dict, num_images: int) -> Trai
 
 def create_state(config, model: Model, opt: dict, num_images: int) -> TrainState:
     """A fresh state from `config.seed`: every network, the prior's params, their optimiser
-    states, and the step and data-order keys; for a population, member i's is seed + i's."""
-    n = population.size(config)
+    states, and the step and data-order keys; for a population, member i's is seed + i's.
+    With `ema_decay` > 0, G's moving average starts as G (`params[EMA]`)."""
+    n, ema = population.size(config), ema_decay(config) > 0
     if n == 1:
-        return _state_of(config.seed, config.seed, model, opt, num_images)
+        return _state_of(config.seed, config.seed, model, opt, num_images, ema)
     seeds = config.seed + jnp.arange(n)
     data_seeds = jnp.full((n,), config.seed) if config.same_data_order else seeds
     # one program: run op by op, the vmapped init compiles each batched op on its own (2x slower)
-    make = jax.jit(jax.vmap(lambda s, ds: _state_of(s, ds, model, opt, num_images),
+    make = jax.jit(jax.vmap(lambda s, ds: _state_of(s, ds, model, opt, num_images, ema),
                             out_axes=population.AXES))
     return make(seeds, data_seeds)
 
@@ -139,7 +143,8 @@ class Trainer:
         self.model = variants.build(config, data_dim)
         self.frozen = frozen.load(self.model.objective.frozen, data_dim)
         self.opt = optimizers(config, num_images, self.model.trained)
-        self.step = make_step(self.model, self.opt, config.batch_size, config.n_critic, mesh)
+        self.step = make_step(self.model, self.opt, config.batch_size, config.n_critic, mesh,
+                              ema_decay(config))
         self.replicated = NamedSharding(mesh, P())
         self.num_images = num_images
         self.members = population.size(config)
@@ -178,6 +183,7 @@ class Trainer:
         return self._compiled[num_steps](state, data, frozen)
 
     def generate(self, state, z):
+        """G(z) with `state.params["g"]` (the raw G of a training state; `for_sampling` picks)."""
         return self.model.nets["g"].apply(state.params["g"], z)
 
 
@@ -185,6 +191,8 @@ class Trainer:
 
 
 def _grid(trainer: Trainer, state, key, n: int, path: Path) -> None:
+    """A preview of `n` samples of the G sampling uses (its EMA where the run keeps one)."""
+    state = for_sampling(state)
     z, _ = trainer.model.prior.sample(state.params["prior"], key, n)
     dataset = datasets.get(trainer.config.dataset)
     dataset.preview(jax.device_get(trainer.generate(state, z)), path)

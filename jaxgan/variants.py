@@ -61,23 +61,54 @@ class UnknownVariant(ValueError):
     pass
 
 
+def _mlp_d(nets_cfg: dict, objective: objectives.Objective, data_dim: int) -> nn.Module:
+    """The course's MLP D of `nets.d_hidden`, with SAN's last layer for a SAN objective."""
+    hidden = tuple(nets_cfg.get("d_hidden", models.D_HIDDEN))
+    if objective.san:
+        return models.SANDiscriminator(hidden)
+    return models.Discriminator(hidden, objective.d_outputs)
+
+
+def _conv_d(nets_cfg: dict, objective: objectives.Objective, data_dim: int) -> nn.Module:
+    """The convolutional D of `nets.d_channels`; 28×28 images only."""
+    if data_dim != models.IMAGE_DIM:
+        raise ValueError(
+            f"nets.d='conv' needs 28×28 images ({models.IMAGE_DIM} features), not this "
+            f"dataset's {data_dim}-d samples; use nets.d=mlp"
+        )
+    channels = tuple(nets_cfg.get("d_channels", models.D_CHANNELS))
+    if len(channels) > models.MAX_CONV_LAYERS:
+        raise ValueError(
+            f"nets.d_channels={channels!r}: at most {models.MAX_CONV_LAYERS} stride-2 layers "
+            "fit a 28×28 image"
+        )
+    return models.ConvDiscriminator(channels, objective.d_outputs, objective.san)
+
+
+# `config.nets.d` -> (nets fields, objective, data_dim) -> D
+DISCRIMINATORS: dict[str, Callable[[dict, objectives.Objective, int], nn.Module]] = {
+    "mlp": _mlp_d,
+    "conv": _conv_d,
+}
+
+
 def build(config, data_dim: int = models.IMAGE_DIM) -> Model:
     """The model of `config` for data of `data_dim` features; a wrong field is one line."""
     prior = priors.build(config.prior)
     objective = objectives.build(config.objective, prior)
     nets_cfg = config.nets.to_dict() if hasattr(config.nets, "to_dict") else dict(config.nets)
-    valid = {"g_hidden", "d_hidden", "enc_hidden", "g_out_scale"}
+    valid = {"g_hidden", "d_hidden", "enc_hidden", "g_out_scale", "d", "d_channels"}
     unknown = sorted(set(nets_cfg) - valid)
     if unknown:
         raise ValueError(f"nets.{unknown[0]}: no such field; valid: {', '.join(sorted(valid))}")
+    d_name = nets_cfg.pop("d", "mlp")
+    if not isinstance(d_name, str) or d_name not in DISCRIMINATORS:
+        raise ValueError(f"nets.d={d_name!r}: valid: {', '.join(sorted(DISCRIMINATORS))}")
     models.check_widths(nets_cfg)
     g_hidden = tuple(nets_cfg.get("g_hidden", models.G_HIDDEN))
     d_hidden = tuple(nets_cfg.get("d_hidden", models.D_HIDDEN))
     nets = {"g": models.Generator(g_hidden, data_dim, float(nets_cfg.get("g_out_scale", 1.0)))}
-    if objective.san:
-        nets["d"] = models.SANDiscriminator(d_hidden)
-    else:
-        nets["d"] = models.Discriminator(d_hidden, objective.d_outputs)
+    nets["d"] = DISCRIMINATORS[d_name](nets_cfg, objective, data_dim)
     dims = {"g": prior.latent_dim, "d": data_dim + objective.d_extra_inputs}
     if objective.encoder is not None:
         noise_dim, num_classes = objective.encoder

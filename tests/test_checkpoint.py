@@ -240,10 +240,12 @@ def test_epochs_count_data_passes_whatever_n_critic(n_critic, total, boundaries)
 
 
 @pytest.mark.parametrize("n_critic,g_boundary,d_boundary", [(1, 937, 937), (2, 469, 937)])
-def test_learning_rates_halve_after_lr_halve_epoch(n_critic, g_boundary, d_boundary):
+@pytest.mark.parametrize("spelling", [{"lr_halve_epoch": 1}, {"optim.lr_decay_epochs": (1,)}])
+def test_learning_rates_halve_after_lr_halve_epoch(n_critic, g_boundary, d_boundary, spelling):
     """Adam's first steps on a constant gradient move each weight by the learning rate; after the
-    boundary (counted in each optimiser's own updates) by half of it."""
-    config = _config("", 0, n_critic=n_critic, lr_g=1e-3, lr_d=3e-4, lr_halve_epoch=1)
+    boundary (counted in each optimiser's own updates) by half of it, whether the halving is set
+    as `lr_halve_epoch` or as the decay schedule it stands for."""
+    config = _config("", 0, n_critic=n_critic, lr_g=1e-3, lr_d=3e-4, **spelling)
     config.optim.prior.lr = 1e-3
     opt = optimizers(config, 60000)
     for tx, lr, boundary in ((opt["g"], 1e-3, g_boundary), (opt["d"], 3e-4, d_boundary),
@@ -257,8 +259,8 @@ def test_learning_rates_halve_after_lr_halve_epoch(n_critic, g_boundary, d_bound
             sizes.append(float(jnp.abs(step[0])))
         np.testing.assert_allclose(sizes[boundary - 1], lr, rtol=1e-4)
         np.testing.assert_allclose(sizes[boundary:], lr / 2, rtol=1e-4)
-    assert load_variant_config("wgan_gp").optim.lr_halve_epoch == 150
-    assert load_variant_config("vanilla").optim.lr_halve_epoch == 0
+    assert load_variant_config("wgan_gp").optim.lr_decay_epochs == (150,)
+    assert load_variant_config("vanilla").optim.lr_decay_epochs == ()
 
 
 # --- damaged checkpoints, and the log up to each checkpoint -----------------------------------

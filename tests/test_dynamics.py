@@ -133,7 +133,9 @@ def test_a_sampler_needs_a_per_sample_d_score():
     from jaxgan import variants
     from jaxgan.samplers import NoCritic, source
 
-    c = load_variant_config("mmgan")
-    trainer = SimpleNamespace(model=variants.build(c), config=c)
+    c = load_variant_config("vanilla")
+    model = variants.build(c)
+    model = model._replace(objective=model.objective._replace(realness=None))  # no D score
+    trainer = SimpleNamespace(model=model, config=c)
     with pytest.raises(NoCritic, match="no usable D output"):
         source(trainer, None)

@@ -256,7 +256,8 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
     images = load_mnist(small_mnist, "test", download=False)[0]
     calls = []
 
-    def generate_images(workdir, num_samples, seed=0, pixel_map="half", member=None):
+    def generate_images(workdir, num_samples, seed=0, pixel_map="half", member=None,
+                        raw_g=False):
         calls.append((workdir, num_samples, seed))
         return images[seed : seed + num_samples]
 
@@ -266,7 +267,7 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
         types.SimpleNamespace(
             generate_images=generate_images,
             encoder_clustering=lambda workdir, data_dir, member: None,
-            component_agreement=lambda workdir, seed, member: None,
+            component_agreement=lambda workdir, seed, member, raw_g: None,
         ),
     )
     reference = tmp_path / "reference.npz"

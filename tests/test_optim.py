@@ -150,3 +150,137 @@ def test_rmsprop_and_clipping_by_flags_on_vanilla(small_mnist, tmp_path):
     assert "ScaleByRmsState" in _kinds(state.opt_state["g"])
     assert "ScaleByAdamState" in _kinds(state.opt_state["d"])
     assert max(float(jnp.max(jnp.abs(w))) for w in jax.tree.leaves(state.params["d"])) <= 0.01
+
+
+# --- learning-rate decay ------------------------------------------------------------------------
+
+
+def _step_sizes(tx, n: int) -> list[float]:
+    """|update| of each of Adam's first `n` steps on a constant gradient: its learning rate."""
+    params, update = jnp.zeros(1), jax.jit(tx.update)
+    state, sizes = tx.init(params), []
+    for _ in range(n):
+        step, state = update(jnp.ones(1), state, params)
+        sizes.append(float(jnp.abs(step[0])))
+    return sizes
+
+
+@pytest.mark.parametrize("n_critic,g_boundaries", [(1, [10, 30]), (3, [4, 10]), (5, [2, 6])])
+def test_every_rate_drops_by_the_factor_after_each_decay_epoch(n_critic, g_boundaries):
+    """640 images in batches of 64: 10 D updates an epoch. After epochs 1 and 3 D's rate drops at
+    its updates 10 and 30; G's, the prior's and the encoder's at the first G step past them."""
+    config = load_variant_config("clustergan")
+    config.n_critic = n_critic
+    config.optim.lr_decay_epochs = (1, 3)
+    config.optim.lr_decay_factor = 0.1
+    opt = optim.optimizers(config, 640, ("d", "g", "prior", "enc"))
+    for name, tx in opt.items():
+        boundaries = [10, 30] if name == "d" else g_boundaries
+        lr = config.optim[name].lr
+        want = [lr * 0.1 ** sum(c >= b for b in boundaries) for c in range(boundaries[-1] + 2)]
+        np.testing.assert_allclose(_step_sizes(tx, len(want)), want, rtol=1e-4, err_msg=name)
+
+
+def test_two_decay_epochs_within_one_g_step_compound():
+    config = load_variant_config("vanilla")
+    config.n_critic, config.optim.lr_decay_epochs = 5, (1, 2)  # 2 D updates an epoch
+    assert optim.decay_scales(config, 128) == {"d": {2: 0.5, 4: 0.5}, "g": {1: 0.25}}
+
+
+@pytest.mark.parametrize("n_critic", [1, 5])
+def test_lr_halve_epoch_is_the_schedule_it_always_was(n_critic):
+    """E > 0 halves every rate once after E epochs, D's after E·937 updates, G's after
+    ⌈E·937 / n_critic⌉, as before the decay schedule; the optimiser states have one layout."""
+    alias, schedule = load_variant_config("vanilla"), load_variant_config("vanilla")
+    alias.n_critic = schedule.n_critic = n_critic
+    alias.optim.lr_halve_epoch = 150
+    schedule.optim.lr_decay_epochs = (150,)
+    g = -(-150 * 937 // n_critic)
+    assert optim.decay_scales(alias, 60000) == {"d": {140550: 0.5}, "g": {g: 0.5}}
+    assert optim.decay_scales(schedule, 60000) == optim.decay_scales(alias, 60000)
+    a, s = optim.optimizers(alias, 60000), optim.optimizers(schedule, 60000)
+    for name in a:
+        init = jnp.zeros(3)
+        assert jax.tree.structure(a[name].init(init)) == jax.tree.structure(s[name].init(init))
+    assert mismatches(alias.to_dict(), schedule.to_dict()) == []
+
+
+def _old_layout(config, halve: int) -> dict:
+    """`config` as a config.json saved before `lr_decay_epochs` existed."""
+    saved = json.loads(json.dumps(config.to_dict()))
+    for field in ("lr_decay_epochs", "lr_decay_factor"):
+        del saved["optim"][field]
+    saved["optim"]["lr_halve_epoch"] = halve
+    return saved
+
+
+def test_an_old_saved_config_with_lr_halve_epoch_resolves_without_a_mismatch():
+    wgan_gp = load_variant_config("wgan_gp")
+    saved = _old_layout(wgan_gp, 150)
+    saved["epochs"] = 175  # the old recipe's length; a run field
+    assert mismatches(saved, wgan_gp.to_dict()) == []
+    resolved = resolve_saved(saved)
+    assert (resolved.optim.lr_decay_epochs, resolved.optim.lr_decay_factor) == ((150,), 0.5)
+    assert optim.decay_scales(resolved, 60000) == optim.decay_scales(wgan_gp, 60000)
+    # an old run at a constant rate stays one, whatever the variant's default is today
+    assert mismatches(_old_layout(wgan_gp, 0), wgan_gp.to_dict()) == ["optim.lr_decay_epochs"]
+    vanilla = load_variant_config("vanilla")
+    assert mismatches(_old_layout(vanilla, 0), vanilla.to_dict()) == []
+    vanilla.optim.lr_halve_epoch = 50  # the old command line resumes the old run
+    assert mismatches(_old_layout(vanilla, 50), vanilla.to_dict()) == []
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("lr_decay_epochs", (-1,), r"lr_decay_epochs=\(-1,\): must be a tuple of increasing epochs"),
+    ("lr_decay_epochs", (0,), r"lr_decay_epochs=\(0,\): must be"),
+    ("lr_decay_epochs", (150, 100), r"lr_decay_epochs=\(150, 100\): must be"),
+    ("lr_decay_epochs", (100, 100), r"lr_decay_epochs=\(100, 100\): must be"),
+    ("lr_decay_epochs", (1.5,), r"lr_decay_epochs=\(1.5,\): must be"),
+    ("lr_decay_factor", 0.0, r"lr_decay_factor=0.0: must be > 0$"),
+    ("lr_decay_factor", -0.5, r"lr_decay_factor=-0.5: must be > 0$"),
+    ("lr_halve_epoch", -1, r"lr_halve_epoch=-1: must be an integer >= 0"),
+    ("lr_halve_epoch", 100, r"lr_halve_epoch=100: an alias of optim.lr_decay_epochs=\(100,\) at "
+                            r"factor 0.5, but optim.lr_decay_epochs=\(150,\)"),
+])
+def test_a_bad_decay_is_refused_in_one_line_naming_the_field(field, value, message):
+    config = load_variant_config("wgan_gp")
+    config.optim[field] = value
+    with pytest.raises(ValueError, match=rf"^optim.{message}") as e:
+        optim.optimizers(config, 60000)
+    assert "\n" not in str(e.value)
+
+
+def test_wgan_gp_trains_150_epochs_then_30_at_half_the_rates():
+    from jaxgan.train import total_steps
+
+    config = load_variant_config("wgan_gp")
+    assert (config.epochs, config.n_critic) == (180, 1)
+    assert total_steps(config, 60000) == 180 * 937
+    assert optim.decay_scales(config, 60000) == {"d": {150 * 937: 0.5}, "g": {150 * 937: 0.5}}
+
+
+@pytest.mark.slow
+def test_a_decayed_run_is_the_constant_run_up_to_its_boundary_and_resumes_an_old_workdir(
+    small_mnist, tmp_path
+):
+    """2,000 images: 31 batches an epoch. A wgan_gp run decayed after epoch 1 equals the
+    constant-rate run bit for bit at step 30; its workdir, its config.json rewritten as saved
+    before `lr_decay_epochs` existed (`lr_halve_epoch=1`), resumes past the boundary."""
+    from jaxgan.train import train_and_evaluate
+
+    def config(epochs, steps):
+        c = load_variant_config("wgan_gp")
+        c.update(num_steps=steps, steps_per_call=10, checkpoint_every=10, grid_samples=4,
+                 data_dir=str(small_mnist))
+        c.nets.update(g_hidden=(8,), d_hidden=(8,))
+        c.prior.latent_dim = 4
+        c.optim.lr_decay_epochs = epochs
+        return c
+
+    constant = train_and_evaluate(config((), 30), tmp_path / "constant", False)
+    decayed = train_and_evaluate(config((1,), 30), tmp_path / "decayed", False)
+    jax.tree.map(np.testing.assert_array_equal, constant.params, decayed.params)
+    path = tmp_path / "decayed" / "config.json"
+    path.write_text(json.dumps(_old_layout(config((1,), 30), 1)))
+    resumed = train_and_evaluate(config((1,), 40), tmp_path / "decayed", False)
+    assert int(resumed.step) == 40

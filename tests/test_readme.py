@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,13 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def _examples() -> list[str]:
     """Every backticked span of the README that sets config fields to values (not the
     `--config.<field>=value` of the prose)."""
-    spans = re.findall(r"`([^`]*--config\.[^`]*)`", README.read_text())
+    spans = re.findall(r"`([^`\n]*--config\.[^`\n]*)`", README.read_text())
     return sorted({s for s in spans if re.search(r"--config\.[\w.]+=[^<*\s]", s)})
 
 
 def _build(example: str):
     """The config `example`'s flags give, checked by the code that builds from it."""
-    args = example.split()
+    args = shlex.split(example)  # as a shell passes them
     variant = next((a.split("=", 1)[1] for a in args if a.startswith("--variant=")), "vanilla")
     flags = [a for a in args if a.startswith("--config.")]
     assert flags and len(flags) + (variant != "vanilla") == len(args), example
@@ -42,7 +43,7 @@ def test_the_readme_has_config_examples():
 @pytest.mark.parametrize("example", [e for e in _examples() if "lsgan" not in e])
 def test_a_readme_config_example_works_as_written(example):
     config = _build(example)
-    for flag in example.split():
+    for flag in shlex.split(example):
         if flag.startswith("--config."):
             field, value = flag[len("--config."):].split("=", 1)
             node = config

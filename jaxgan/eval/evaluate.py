@@ -15,8 +15,8 @@ Image sources (`--samples`, `--reference`):
   u8 = clip(floor(v·255 + 0.5), 0, 255) with v = x for floats in [0, 1] and v = (x + 1)/2 when any
   value is negative (floats in [-1, 1]). Same `num_samples` rule as folders.
 * `workdir` (samples only): `num_samples` digits drawn with `seed` from the latest checkpoint of a
-  training workdir (`jaxgan.generate.generate_images`); MNIST is then read from the run's own
-  `data_dir` unless one is given.
+  training workdir (`jaxgan.generate.generate_images`), by the EMA of G where the run keeps one
+  (G itself with `raw_g`); MNIST is then read from the run's own `data_dir` unless one is given.
 
 A source with fewer images than asked for is scored on what it has; below `SMALL_N` images the
 report carries a warning, since FID and precision/recall are biased at small N.
@@ -232,19 +232,31 @@ def run_data_dir(workdir: str) -> str | None:
     return None if config is None else config.get("data_dir") or None
 
 
+def _which_g(workdir: str, raw_g: bool) -> str | None:
+    """The G a workdir is sampled with, for the report (None: the run keeps no EMA of G)."""
+    from jaxgan.state import g_name
+    from jaxgan.train import try_load_config
+
+    config = try_load_config(workdir)
+    return None if config is None else g_name(config, raw_g)
+
+
 def sample_workdir(workdir: str, num_samples: int, seed: int = 0,
-                   member: int | None = None) -> ImageSet:
+                   member: int | None = None, raw_g: bool = False) -> ImageSet:
     """`num_samples` digits from the latest checkpoint of a training workdir (of one member of a
-    population)."""
+    population), by G's EMA where the run keeps one, or G itself with `raw_g`."""
     if not Path(workdir).expanduser().is_dir():
         raise EvaluationError(f"{workdir}: no such training workdir")
     from jaxgan.generate import generate_images
 
-    images = np.asarray(generate_images(workdir, num_samples, seed=seed, member=member))
+    images = np.asarray(generate_images(workdir, num_samples, seed=seed, member=member,
+                                        raw_g=raw_g))
     images = _channels_last(quantize(images), workdir)
     who = "" if member is None else f" member {member}"
+    which = _which_g(workdir, raw_g)
+    g = f", {which}" if which else ""
     return ImageSet(
-        f"{workdir}{who} ({images.shape[0]} samples, seed {seed})", to_gray28(images), images
+        f"{workdir}{who} ({images.shape[0]} samples, seed {seed}{g})", to_gray28(images), images
     )
 
 
@@ -302,6 +314,7 @@ def evaluate(
     block_size: int = DEFAULT_BLOCK_SIZE,
     log: Callable[[str], None] = lambda message: None,
     member: int | None = None,
+    raw_g: bool = False,
 ) -> dict:
     """Evaluates `samples` (or `workdir`, or its population's `member`) against `reference`;
     returns a JSON-ready report.
@@ -310,7 +323,8 @@ def evaluate(
     An extractor asked for that cannot be built (no Inception weights) is an EvaluationError, not
     a row left out. The report has `rows` (metric, value, n_real, n_fake, extractor, k), `metrics`
     per extractor, `cache` (extractor -> hit/built/rebuilt), `warnings` and `seconds`.
-    `num_reference` keeps the first N reference images (None: all).
+    `num_reference` keeps the first N reference images (None: all). A `workdir` is sampled by
+    the EMA of G where the run keeps one, by G itself with `raw_g`.
     """
     start = time.perf_counter()
     if features is None:
@@ -329,7 +343,7 @@ def evaluate(
         raise EvaluationError(f"--num_reference must exceed {max(K_PR, K_DC)}, got {num_reference}")
     from jaxgan.eval.toy import toy_points, toy_report
 
-    toy = toy_points(samples, workdir, num_samples, seed, member)
+    toy = toy_points(samples, workdir, num_samples, seed, member, raw_g)
     if toy is not None:
         return toy_report(*toy) | {"seconds": time.perf_counter() - start}
     if workdir is not None and data_dir is None:
@@ -357,7 +371,7 @@ def evaluate(
     fake = (
         load_images(samples, num_samples, data_dir, want_rgb)
         if samples is not None
-        else sample_workdir(workdir, num_samples, seed, member)
+        else sample_workdir(workdir, num_samples, seed, member, raw_g)
     )
     if len(fake) <= max(K_PR, K_DC):
         raise EvaluationError(f"{fake.description}: need more than {max(K_PR, K_DC)} images")
@@ -382,7 +396,7 @@ def evaluate(
         from jaxgan.generate import component_agreement, encoder_clustering
 
         clusters = encoder_clustering(workdir, data_dir, member)
-        components = component_agreement(workdir, seed=seed, member=member)
+        components = component_agreement(workdir, seed=seed, member=member, raw_g=raw_g)
     return {
         "clustering": clusters,
         "components": components,

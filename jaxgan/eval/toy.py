@@ -12,9 +12,9 @@ from jaxgan.data import toy2d
 
 
 def toy_points(samples: str | None, workdir: str | None, num_samples: int, seed: int,
-               member: int | None = None):
-    """(points (n, 2), toy name, description) when the source is a toy run or a toy npz; else
-    None."""
+               member: int | None = None, raw_g: bool = False):
+    """(points (n, 2), toy name, description) when the source is a toy run (sampled by its EMA
+    of G where it keeps one, G itself with `raw_g`) or a toy npz; else None."""
     if workdir is not None:
         from jaxgan.train import try_load_config
 
@@ -23,10 +23,13 @@ def toy_points(samples: str | None, workdir: str | None, num_samples: int, seed:
         if name not in toy2d.TOY2D_NAMES:
             return None
         from jaxgan.generate import generate_raw
+        from jaxgan.state import g_name
 
-        points, _ = generate_raw(workdir, num_samples, seed, member=member)
+        points, _ = generate_raw(workdir, num_samples, seed, member=member, raw_g=raw_g)
         who = "" if member is None else f" member {member}"
-        return points, name, f"{workdir}{who} ({len(points)} samples, seed {seed})"
+        which = g_name(config, raw_g)
+        g = f", {which}" if which else ""
+        return points, name, f"{workdir}{who} ({len(points)} samples, seed {seed}{g})"
     if samples is not None and samples.endswith(".npz") and Path(samples).is_file():
         try:
             with np.load(samples) as f:

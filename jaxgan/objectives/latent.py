@@ -118,45 +118,38 @@ def gm_wgan_gp(
     )
 
 
-def _straight_through_one_hot(logits):
-    """The one-hot of argmax with the softmax's gradient."""
-    soft = jax.nn.softmax(logits)
-    hard = jax.nn.one_hot(jnp.argmax(logits, -1), logits.shape[-1])
-    return soft + jax.lax.stop_gradient(hard - soft)
-
-
 def mmgan(prior: Prior, alpha: float = 1.0) -> Objective:
-    """MMGAN, reconstructed from the abstract (`latent_priors.md` §3.1; experimental).
+    """MMGAN as team 003's report prints it ("Algorithm 1", `latent_priors.md` §3.0).
 
-    A clustering net E(x) gives class logits; the critic C sees pairs [x | y]: real (x_r, one-hot
-    of E(x_r), straight-through) and fake (G(z, y^p), y^p). Relativistic standard losses
-    C: BCE(c_r − c_f, 1); G with E: BCE(c_f − c_r, 1) + α·CE(E(x_f), y^p).
+    The critic C scores an image alone. Each real x_r is paired with x_f = G([z | p_E(x_r)]): the
+    same noise, with E's class probabilities of x_r in place of the prior's one-hot; ctx.fake is
+    x_f^p = G([z | y^p]), y^p the prior's uniform one-hot. C: −mean log s(C(x_r) − C(x_f)); G and
+    E together: −mean log s(C(x_f) − C(x_r)) − α·mean log p_E(y^p | x_f^p).
     """
     _need_labels(prior, "mmgan")
     _positive(alpha=alpha)
     k = prior.num_classes
 
-    def pairs(ctx):
-        y_real = _straight_through_one_hot(ctx.net("enc", ctx.real)["logits"])
-        y_fake = jax.nn.one_hot(ctx.aux["label"], k)
-        real_out, fake_out = d_real_fake(
-            ctx,
-            jnp.concatenate([ctx.real, y_real], 1),
-            jnp.concatenate([ctx.fake, y_fake], 1),
-        )
+    def inferred_fakes(ctx):
+        probs = jax.nn.softmax(ctx.net("enc", ctx.real)["logits"])
+        return ctx.net("g", jnp.concatenate([ctx.z[:, :-k], probs], 1))
+
+    def critic(ctx, fake):
+        real_out, fake_out = d_real_fake(ctx, fake=fake)
         return real_out["logit"], fake_out["logit"]
 
     def d_loss(ctx):
-        ctx = ctx._replace(params=ctx.params | {"enc": jax.lax.stop_gradient(ctx.params["enc"])})
-        c_r, c_f = pairs(ctx)
+        c_r, c_f = critic(ctx, jax.lax.stop_gradient(inferred_fakes(ctx)))
         return jnp.mean(softplus(-(c_r - c_f))), {
             "real_logit": jnp.mean(c_r),
             "fake_logit": jnp.mean(c_f),
         }
 
     def g_loss(ctx):
-        c_r, c_f = pairs(ctx)
-        ce = class_ce(ctx.net("enc", ctx.fake)["logits"], ctx.aux["label"])
-        return jnp.mean(softplus(-(c_f - c_r))) + alpha * ce, {"enc_ce": ce}
+        c_r, c_f = critic(ctx, inferred_fakes(ctx))
+        enc_logits = ctx.net("enc", ctx.fake)["logits"]
+        ce = class_ce(enc_logits, ctx.aux["label"])
+        acc = jnp.mean(jnp.argmax(enc_logits, -1) == ctx.aux["label"])
+        return jnp.mean(softplus(-(c_f - c_r))) + alpha * ce, {"enc_ce": ce, "enc_acc": acc}
 
-    return Objective(d_loss, g_loss, encoder=(0, k), d_extra_inputs=k, realness=None)
+    return Objective(d_loss, g_loss, encoder=(0, k))

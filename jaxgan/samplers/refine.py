@@ -27,6 +27,7 @@ def sample_with(
     calibration_samples: int = 5000,
     data_dir: str | None = None,
     member: int | None = None,
+    raw_g: bool = False,
 ) -> tuple[np.ndarray, dict]:
     """`num_samples` samples (float (n, D), the networks' range) of a run refined by one of
     `SAMPLERS`, and what it did (`critic`: how D's score became a log-ratio,
@@ -35,7 +36,7 @@ def sample_with(
     `calibrate`: "auto" fits a logistic calibration on `calibration_samples` held-out real samples
     (the test split) when D was not trained with BCE (every sampler reads D as a log-ratio or a
     probability), and always for MH; "always" / "never" force it. `member`: which GAN of a
-    population.
+    population; `raw_g`: refine G itself, not its EMA (runs that keep one).
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
@@ -44,7 +45,7 @@ def sample_with(
     if calibration_samples < 10:
         raise ValueError(f"--calibration_samples={calibration_samples}: must be >= 10")
     start = time.perf_counter()
-    trainer, state = load_run(workdir, member)
+    trainer, state = load_run(workdir, member, raw_g)
     src = source(trainer, state)
     config = trainer.config
     key = jax.random.PRNGKey(seed)

@@ -11,6 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxgan.state import for_sampling
+
 
 class NoCritic(ValueError):
     pass
@@ -31,7 +33,8 @@ class Source(NamedTuple):
 
 
 def source(trainer, state) -> Source:
-    """The `Source` of a loaded run; NoCritic when its D has no per-sample score."""
+    """The `Source` of a loaded run; NoCritic when its D has no per-sample score. Its G is the
+    one `for_sampling` picks (a state from `load_run` has already picked it)."""
     model = trainer.model
     realness = model.objective.realness
     if realness is None or model.objective.d_extra_inputs:
@@ -39,7 +42,7 @@ def source(trainer, state) -> Source:
             f"variant {trainer.config.variant!r} has no usable D output for sampling (its D "
             "judges (sample, label) pairs, not samples)"
         )
-    p = state.params
+    p = for_sampling(state).params
     return Source(
         latent=lambda key, n: model.prior.sample(p["prior"], key, n)[0],
         log_prior=lambda z: model.prior.log_prob(p["prior"], z),

@@ -27,10 +27,11 @@ BATCH = 64
 BATCHES_PER_EPOCH = 5
 N = BATCH * BATCHES_PER_EPOCH
 ROOT = Path(__file__).resolve().parents[1]
-# every variant shards its batch and averages its gradients the same way; clustergan's step holds
-# the most of what could go wrong across devices: the plain D's networks, WGAN-GP's gradient
-# penalty (a gradient through the sharded batch), an encoder, 5 critic steps and labelled latents.
-# `python tests/multidevice_check.py` adds vanilla, wgan_gp, hinge, san and gmgan_supervised.
+# every variant shards its batch and averages its gradients the same way; clustergan's step in the
+# paper's form (multidevice_check.FORMS) holds the most of what could go wrong across devices:
+# the plain D's networks, WGAN-GP's gradient penalty (a gradient through the sharded batch), an
+# encoder, 5 critic steps and labelled latents. `python tests/multidevice_check.py` adds vanilla,
+# wgan_gp, hinge, san and gmgan_supervised.
 MULTIDEVICE_VARIANTS = ("clustergan",)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 
 from jaxgan import checkpoint, population, priors, viz
 from jaxgan.data.mnist import load_mnist
-from jaxgan.state import for_sampling
-from jaxgan.train import Trainer, has_checkpoint, load_config, make_mesh
+from jaxgan.state import for_sampling, g_name
+from jaxgan.train import Trainer, has_checkpoint, load_config, make_mesh, try_load_config
 
 LATENTS = ("prior", "recall", "gmm")
 # "Improving recall" (latent_priors.md §1.8): active one-hot entry ~ N(1.1, 0.15²), n/K per class
@@ -43,6 +43,16 @@ def load_run(workdir: str | Path, member: int | None = None, raw_g: bool = False
         state = population.select(state, member)
         trainer = Trainer(population.member_config(config, member), make_mesh(), num_images)
     return trainer, for_sampling(state, raw_g)
+
+
+def describe(workdir, num_samples: int, seed: int, member: int | None = None,
+             raw_g: bool = False) -> str:
+    """How a workdir's samples were drawn, for the reports: `<workdir>[ member i] (n samples,
+    seed s[, the G used])`; the G is named only for a run that keeps an EMA of it."""
+    config = try_load_config(workdir)
+    which = config and g_name(config, raw_g)
+    who = "" if member is None else f" member {member}"
+    return f"{workdir}{who} ({num_samples} samples, seed {seed}" + (f", {which})" if which else ")")
 
 
 def encode(trainer: Trainer, state, images_u8: np.ndarray, batch_size: int = 1000) -> dict:

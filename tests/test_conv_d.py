@@ -13,13 +13,13 @@ import numpy as np
 import optax
 import pytest
 from scipy import stats
-from test_objectives import SMALL_NETS, B
+from test_objectives import SMALL_NETS, B, _setup
 from test_step import N, _config, _images, _labels
 
 from jaxgan import datasets, frozen, models, objectives, samplers, variants
 from jaxgan.config import load_variant_config, variant_names
 from jaxgan.samplers import ddls
-from jaxgan.step import Batch, d_update, g_update
+from jaxgan.step import d_update, g_update
 from jaxgan.train import Trainer, make_mesh, optimizers
 
 CHANNELS = (4, 8)
@@ -142,15 +142,8 @@ def test_the_cases_cover_every_objective():
 
 @pytest.mark.parametrize("name,objective", CASES, ids=[f"{n}-{o}" if o else n for n, o in CASES])
 def test_every_objective_trains_the_conv_d_and_g(name, objective):
-    config = load_variant_config(name)
-    config.batch_size = B
-    config.nets = CONV_NETS
-    for k, v in objective.items():
-        config.objective[k] = v
-    model = variants.build(config)
+    config, model, params, batch = _setup(name, CONV_NETS, objective)
     assert isinstance(model.nets["d"], models.ConvDiscriminator)
-    params = model.init(jax.random.PRNGKey(0))
-    batch = Batch(_x(), jnp.arange(B, dtype=jnp.int32) % 10)
     nets = frozen.load(model.objective.frozen, models.IMAGE_DIM)
     record = _record_grads()
 

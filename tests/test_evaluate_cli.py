@@ -253,6 +253,8 @@ def test_rgb_and_channel_first_arrays_become_gray(tmp_path):
 
 
 def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp_path):
+    from jaxgan.generate import describe  # the real one, before the module is stood in for
+
     images = load_mnist(small_mnist, "test", download=False)[0]
     calls = []
 
@@ -266,6 +268,7 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
         "jaxgan.generate",
         types.SimpleNamespace(
             generate_images=generate_images,
+            describe=describe,
             encoder_clustering=lambda workdir, data_dir, member: None,
             component_agreement=lambda workdir, seed, member, raw_g: None,
         ),

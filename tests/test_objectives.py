@@ -24,11 +24,13 @@ B = 8
 SMALL_NETS = {"g_hidden": (32, 64), "d_hidden": (64, 32), "enc_hidden": (64, 32)}
 
 
-def _setup(name, **prior_overrides):
-    """The variant's prior and objective on narrow networks (the widths change no loss's form)."""
+def _setup(name, nets=SMALL_NETS, objective=None, **prior_overrides):
+    """The variant's prior and objective (its fields updated by `objective`) on narrow networks
+    (the widths change no loss's form)."""
     config = load_variant_config(name)
     config.batch_size = B
-    config.nets = SMALL_NETS
+    config.nets = nets
+    config.objective.update(objective or {})
     for k, v in prior_overrides.items():
         config.prior[k] = v
     model = variants.build(config)

@@ -232,32 +232,19 @@ def run_data_dir(workdir: str) -> str | None:
     return None if config is None else config.get("data_dir") or None
 
 
-def _which_g(workdir: str, raw_g: bool) -> str | None:
-    """The G a workdir is sampled with, for the report (None: the run keeps no EMA of G)."""
-    from jaxgan.state import g_name
-    from jaxgan.train import try_load_config
-
-    config = try_load_config(workdir)
-    return None if config is None else g_name(config, raw_g)
-
-
 def sample_workdir(workdir: str, num_samples: int, seed: int = 0,
                    member: int | None = None, raw_g: bool = False) -> ImageSet:
     """`num_samples` digits from the latest checkpoint of a training workdir (of one member of a
     population), by G's EMA where the run keeps one, or G itself with `raw_g`."""
     if not Path(workdir).expanduser().is_dir():
         raise EvaluationError(f"{workdir}: no such training workdir")
-    from jaxgan.generate import generate_images
+    from jaxgan.generate import describe, generate_images
 
     images = np.asarray(generate_images(workdir, num_samples, seed=seed, member=member,
                                         raw_g=raw_g))
     images = _channels_last(quantize(images), workdir)
-    who = "" if member is None else f" member {member}"
-    which = _which_g(workdir, raw_g)
-    g = f", {which}" if which else ""
-    return ImageSet(
-        f"{workdir}{who} ({images.shape[0]} samples, seed {seed}{g})", to_gray28(images), images
-    )
+    return ImageSet(describe(workdir, images.shape[0], seed, member, raw_g), to_gray28(images),
+                    images)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -22,14 +22,10 @@ def toy_points(samples: str | None, workdir: str | None, num_samples: int, seed:
         name = None if config is None else config.get("dataset", "mnist")
         if name not in toy2d.TOY2D_NAMES:
             return None
-        from jaxgan.generate import generate_raw
-        from jaxgan.state import g_name
+        from jaxgan.generate import describe, generate_raw
 
         points, _ = generate_raw(workdir, num_samples, seed, member=member, raw_g=raw_g)
-        who = "" if member is None else f" member {member}"
-        which = g_name(config, raw_g)
-        g = f", {which}" if which else ""
-        return points, name, f"{workdir}{who} ({len(points)} samples, seed {seed}{g})"
+        return points, name, describe(workdir, len(points), seed, member, raw_g)
     if samples is not None and samples.endswith(".npz") and Path(samples).is_file():
         try:
             with np.load(samples) as f:

@@ -25,6 +25,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,6 @@ REPORTED = {
     "clustergan": "9.60 / 0.77 / 0.32 (000 Table 2, d = 20)",
     "san": "19.04 (001 §3.4 Fig. 9, batch 64, FID only)",
 }
-BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
 @dataclass
@@ -76,6 +76,8 @@ class Settings:
     inception_samples: int = 0
     inception_weights: str | None = None
     data_dir: str | None = None
+    overrides: tuple[str, ...] = ()  # "field=value" config overrides of every variant
+    raw_g: bool = False  # also score G itself where a run keeps an EMA of G
 
 
 def _run(args: list[str], log: Path, say: Callable[[str], None]) -> str | None:
@@ -95,6 +97,11 @@ def _budget(s: Settings) -> str:
     return f"{s.steps} steps" if s.steps else f"{s.epochs} epoch(s)"
 
 
+def _key(s: Settings) -> str:
+    """What a saved stage result must have been run with to be reused."""
+    return " ".join([_budget(s), *s.overrides])
+
+
 def _data(s: Settings) -> list[str]:
     return [f"--data_dir={s.data_dir}"] if s.data_dir else []
 
@@ -105,19 +112,50 @@ def train_and_score(s: Settings, variant: str, say: Callable[[str], None]) -> di
     status = s.out / "status" / f"{variant}.json"
     if status.is_file():
         saved = json.loads(status.read_text())
-        if saved.get("budget") == _budget(s) and (saved.get("failed") or report.is_file()):
+        if saved.get("budget") == _key(s) and (saved.get("failed") or report.is_file()):
             return saved
+    started = time.monotonic()
     why = _run([BIN / "train.py", f"--variant={variant}", f"--workdir={run}",
                 f"--num_seeds={s.num_seeds}", f"--epochs={s.epochs}", f"--num_steps={s.steps}",
-                *_data(s)],
+                *_data(s), *(f"--config.{o}" for o in s.overrides)],
                s.out / "logs" / f"{variant}.train.log", say)
+    wall = time.monotonic() - started
     if why is None:
         why = _run([BIN / "evaluate.py", f"--workdir={run}", f"--num_samples={s.num_samples}",
                     f"--json={report}"], s.out / "logs" / f"{variant}.eval.log", say)
-    result = {"budget": _budget(s)} | ({"failed": why} if why else {"eval": str(report)})
+    if why is None and s.raw_g and _keeps_ema(run):
+        raw = report.with_name(f"{variant}.raw_g.json")
+        why = _run([BIN / "evaluate.py", f"--workdir={run}", f"--num_samples={s.num_samples}",
+                    "--raw_g", f"--json={raw}"], s.out / "logs" / f"{variant}.raw_g.eval.log",
+                   say)
+    result = {"budget": _key(s), "train_seconds": round(wall)} | (
+        {"failed": why} if why else {"eval": str(report)})
     status.parent.mkdir(parents=True, exist_ok=True)
     status.write_text(json.dumps(result) + "\n")
     return result
+
+
+def _keeps_ema(run: Path) -> bool:
+    config = json.loads((run / "config.json").read_text())
+    return float(config.get("ema_decay", 0.0)) > 0
+
+
+RAW_G = ", raw G"  # suffix of the row of a run's G itself, beside the row of its EMA
+
+
+def with_raw_g(s: Settings, results: dict) -> dict:
+    """`results` with a `<variant>, raw G` row after each variant whose raw G was scored."""
+    rows = {}
+    for v, r in results.items():
+        rows[v] = r
+        raw = s.out / "eval" / f"{v}.raw_g.json"
+        if "eval" in r and s.raw_g and raw.is_file():
+            rows[v + RAW_G] = r | {"eval": str(raw)}
+    return rows
+
+
+def _wall(seconds) -> str:
+    return "" if seconds is None else f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
 
 
 def sample_and_score(s: Settings, variant: str, sampler: str, member: int,
@@ -181,8 +219,9 @@ def _cell(metric: str, value) -> str:
 
 def variant_table(s: Settings, results: dict) -> list[str]:
     lines = [
-        "| variant | " + " | ".join(HEADERS) + " | what the teams reported: FID / P / R (source) |",
-        "|---|" + "---|" * (len(HEADERS) + 1),
+        "| variant | train wall | " + " | ".join(HEADERS)
+        + " | what the teams reported: FID / P / R (source) |",
+        "|---|---|" + "---|" * (len(HEADERS) + 1),
     ]
     for v in ranked(results) + [v for v in results if "failed" in results[v]]:
         r = results[v]
@@ -191,7 +230,8 @@ def variant_table(s: Settings, results: dict) -> list[str]:
         else:
             summary = _pooled([r])
             cells = [_cell(m, summary[m]) for m in METRICS]
-        lines.append(f"| {v} | " + " | ".join(cells) + f" | {REPORTED.get(v, '')} |")
+        lines.append(f"| {v} | {_wall(r.get('train_seconds'))} | " + " | ".join(cells)
+                     + f" | {REPORTED.get(v.removesuffix(RAW_G), '')} |")
     return lines
 
 
@@ -278,7 +318,8 @@ def write_report(s: Settings, command: str, results: dict, sampled: dict,
         f"Regenerate: `{command}`",
         "",
         f"Budget: {_budget(s)} of each variant's own recipe (its config's optimiser, "
-        f"losses and n_critic), {s.num_seeds} seeds (0..{s.num_seeds - 1}) trained as one "
+        f"losses and n_critic{', with ' + ', '.join(s.overrides) if s.overrides else ''}), "
+        f"{s.num_seeds} seeds (0..{s.num_seeds - 1}) trained as one "
         f"population; {s.num_samples} samples per member scored against the 10,000 MNIST test "
         "images with the project's classifier features (FD, precision/recall k = 3, density/"
         "coverage k = 5, modes with ≥ 1% of samples, KL of the class histogram to uniform); "
@@ -316,12 +357,19 @@ def write_report(s: Settings, command: str, results: dict, sampled: dict,
     return path, markdown
 
 
-def update_benchmarks(path: Path, markdown: str) -> None:
-    """Replaces the text between the results markers of `path` (appends them when missing)."""
+def markers(block: str = "results") -> tuple[str, str]:
+    """The Markdown comments around the table block `block` (the results table: "results")."""
+    return f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+
+
+def update_benchmarks(path: Path, markdown: str, block_name: str = "results") -> None:
+    """Replaces the text between the markers of `block_name` in `path` (appends them when
+    missing)."""
+    begin, end = markers(block_name)
     text = path.read_text() if path.is_file() else ""
-    block = f"{BEGIN}\n{markdown}\n{END}"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    block = f"{begin}\n{markdown}\n{end}"
+    if begin in text and end in text:
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text)
@@ -346,8 +394,8 @@ def regenerate(s: Settings, command: str,
     if s.inception_samples and not s.inception_weights:
         raise ValueError("--inception_samples needs --inception_weights (see README)")
     s.out.mkdir(parents=True, exist_ok=True)
-    results = {v: train_and_score(s, v, say) for v in s.variants}
-    best = [v for v in ranked(results) if has_sample_score(v)][: s.best]
+    results = with_raw_g(s, {v: train_and_score(s, v, say) for v in s.variants})
+    best = [v for v in ranked(results) if v in s.variants and has_sample_score(v)][: s.best]
     sampled = {v: {name: [sample_and_score(s, v, name, m, say)
                           for m in range(s.sampler_members)] for name in SAMPLERS}
                for v in best}

@@ -34,7 +34,12 @@ flags.DEFINE_integer("inception_samples", 0, "Inception FID/P/R of the best vari
 flags.DEFINE_string("inception_weights", None, "FID Inception weights (e.g. default_1.pt).")
 flags.DEFINE_string("data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR).")
 flags.DEFINE_string("update", None, "Also write the tables into this Markdown file "
-                    "(between <!-- results:begin --> and <!-- results:end -->).")
+                    "(between <!-- BLOCK:begin --> and <!-- BLOCK:end -->, BLOCK: --block).")
+flags.DEFINE_string("block", "results", "Name of the table block --update replaces.")
+flags.DEFINE_list("set", [], "Config overrides of every variant, field=value (as after "
+                  "--config.), e.g. --set=nets.d=conv,ema_decay=0.999.")
+flags.DEFINE_bool("raw_g", False, "Also score G itself of every run that keeps an EMA of G "
+                  "(a `<variant>, raw G` row).")
 FLAGS = flags.FLAGS
 
 
@@ -48,12 +53,13 @@ def main(argv):
         steps=FLAGS.num_steps, num_seeds=FLAGS.num_seeds, num_samples=FLAGS.num_samples,
         best=FLAGS.best,
         sampler_members=FLAGS.sampler_members, inception_samples=FLAGS.inception_samples,
-        inception_weights=FLAGS.inception_weights, data_dir=FLAGS.data_dir)
+        inception_weights=FLAGS.inception_weights, data_dir=FLAGS.data_dir,
+        overrides=tuple(FLAGS.set), raw_g=FLAGS.raw_g)
     command = "python bin/results.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     path, markdown = results.regenerate(settings, command,
                                         say=lambda line: print(line, flush=True))
     if FLAGS.update:
-        results.update_benchmarks(Path(FLAGS.update), markdown)
+        results.update_benchmarks(Path(FLAGS.update), markdown, FLAGS.block)
         print(f"updated {FLAGS.update}")
     print(f"wrote {path}")
 

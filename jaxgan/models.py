@@ -46,9 +46,28 @@ class TorchDense(nn.Module):
         return y
 
 
+def _patches(x, kernel: int, stride: int, padding: int):
+    """(B, H, W, C) -> (B, Ho, Wo, kernel·kernel·C): each output position's input window, in
+    (row, column, channel) order, from `kernel`² strided slices of the padded input."""
+    _, h, w, _ = x.shape
+    x = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    out_h, out_w = (h + 2 * padding - kernel) // stride + 1, (w + 2 * padding - kernel) // stride + 1
+    return jnp.concatenate(
+        [x[:, i : i + stride * (out_h - 1) + 1 : stride, j : j + stride * (out_w - 1) + 1 : stride]
+         for i in range(kernel) for j in range(kernel)],
+        axis=-1,
+    )
+
+
 class TorchConv(nn.Module):
     """4×4 stride-2 convolution (NHWC, padding 1) with PyTorch `nn.Conv2d` initialisation:
-    weights and bias U(±1/√fan_in), fan_in = in_channels·kh·kw."""
+    weights and bias U(±1/√fan_in), fan_in = in_channels·kh·kw.
+
+    Computed as one matrix product of the input's windows (im2col), so that its gradients are
+    matrix products and slices too: inside the jitted train step, XLA's CPU backend lowers the
+    weight gradient of `lax.conv_general_dilated` to a slow generic loop (measured on a 2-core
+    AMD EPYC: 870 ms a vanilla step with the conv D, 78 ms this way; BENCHMARKS.md).
+    """
 
     features: int
     kernel: int = 4
@@ -60,10 +79,8 @@ class TorchConv(nn.Module):
         in_channels = x.shape[-1]
         init = _torch_uniform(in_channels * self.kernel**2)
         shape = (self.kernel, self.kernel, in_channels, self.features)
-        y = jax.lax.conv_general_dilated(
-            x, self.param("kernel", init, shape), (self.stride, self.stride),
-            [(self.padding, self.padding)] * 2, dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )
+        kernel = self.param("kernel", init, shape).reshape(-1, self.features)
+        y = _patches(x, self.kernel, self.stride, self.padding) @ kernel
         return y + self.param("bias", init, (self.features,))
 
 

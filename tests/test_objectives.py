@@ -221,3 +221,26 @@ def test_mmgan_is_the_reports_algorithm():
     assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(grad)) > 0
     # the critic scores single images, so the samplers can read it
     assert model.objective.d_extra_inputs == 0 and model.objective.realness is not None
+
+
+def test_salimans_feature_matching_is_the_feature_distance_alone():
+    """G's loss is ‖mean f(G(z)) − mean f(x)‖² on D's last hidden layer, with no BCE term; the
+    additive form on the same features adds G's BCE to the per-feature mean of that distance."""
+    _, model, params, batch = _setup("feature_matching_salimans")
+    ctx = _context(model, params, batch)
+    feats = lambda x: model.nets["d"].apply(params["d"], x)["features"]
+    gap = feats(ctx.fake).mean(0) - feats(ctx.real).mean(0)
+    loss, metrics = model.objective.g_loss(ctx)
+    np.testing.assert_allclose(loss, jnp.sum(gap**2), rtol=1e-5)
+    assert float(metrics["g_adv"]) > 0  # reported, not trained on
+
+    _, additive, _, _ = _setup("feature_matching_salimans", objective={"adversarial": True})
+    loss, metrics = additive.objective.g_loss(ctx)
+    np.testing.assert_allclose(loss, metrics["g_adv"] + jnp.mean(gap**2), rtol=1e-5)
+    d_loss, _ = model.objective.d_loss(ctx)  # D keeps the template's BCE
+    np.testing.assert_allclose(d_loss, additive.objective.d_loss(ctx)[0], rtol=1e-6)
+
+
+def test_salimans_feature_matching_needs_d_features():
+    with pytest.raises(ValueError, match="objective.adversarial=False .* objective.network='d'"):
+        _setup("feature_matching_salimans", objective={"network": "classifier"})

@@ -22,13 +22,14 @@ def test_tables_rank_by_mean_fd_and_keep_failures(tmp_path):
     s = results.Settings(out=tmp_path, variants=["a", "b", "c"], num_seeds=3, sampler_members=2)
     found = {
         "a": {"eval": _report(tmp_path / "a.json", [30.0, 32.0, 34.0], [0.1, 0.2, 0.3])},
-        "b": {"eval": _report(tmp_path / "b.json", [10.0, 12.0, 14.0], [0.5, 0.6, 0.7])},
+        "b": {"eval": _report(tmp_path / "b.json", [10.0, 12.0, 14.0], [0.5, 0.6, 0.7]),
+              "train_seconds": 754},
         "c": {"failed": "non-finite d_loss at step 7"},
     }
     assert results.ranked(found) == ["b", "a"]
     rows = results.variant_table(s, found)
-    assert rows[2].startswith("| b | 12.0 ± 2.0 | 0.600 ± 0.100 |")
-    assert rows[4].startswith("| c | failed: non-finite d_loss at step 7 |")
+    assert rows[2].startswith("| b | 12 min 34 s | 12.0 ± 2.0 | 0.600 ± 0.100 |")
+    assert rows[4].startswith("| c |  | failed: non-finite d_loss at step 7 |")
 
     one = {m: 0.5 for m in results.METRICS} | {"frechet_distance": 9.0, "precision": 0.8}
     paths = []
@@ -46,7 +47,25 @@ def test_the_block_in_benchmarks_is_replaced_not_repeated(tmp_path):
     path = tmp_path / "BENCHMARKS.md"
     path.write_text("# Benchmarks\n\nbefore\n")
     results.update_benchmarks(path, "table 1")
+    results.update_benchmarks(path, "other", "epochs20")
     results.update_benchmarks(path, "table 2")
     text = path.read_text()
-    assert text.count(results.BEGIN) == 1 and "table 2" in text and "table 1" not in text
+    begin, _ = results.markers()
+    assert text.count(begin) == 1 and "table 2" in text and "table 1" not in text
     assert text.startswith("# Benchmarks\n\nbefore\n")
+    assert text.count(results.markers("epochs20")[0]) == 1 and "other" in text
+
+
+def test_a_raw_g_row_follows_its_ema_row(tmp_path):
+    s = results.Settings(out=tmp_path, variants=["a", "b"], num_seeds=1, raw_g=True)
+    (tmp_path / "eval").mkdir()
+    found = {v: {"eval": _report(tmp_path / "eval" / f"{v}.json", [fd], [0.5]),
+                 "train_seconds": 60} for v, fd in (("a", 20.0), ("b", 10.0))}
+    _report(tmp_path / "eval" / "a.raw_g.json", [30.0], [0.4])
+    rows = results.with_raw_g(s, found)
+    assert list(rows) == ["a", "a, raw G", "b"]
+    assert results.ranked(rows) == ["b", "a", "a, raw G"]
+    table = results.variant_table(s, rows)
+    assert table[4].startswith("| a, raw G | 1 min 00 s | 30.0 | 0.400 |")
+    assert not results.with_raw_g(results.Settings(out=tmp_path, variants=["a"]), found).get(
+        "a, raw G")

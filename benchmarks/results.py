@@ -14,7 +14,7 @@ written is not recomputed), each a `bin/` command run as a subprocess whose log 
 5. write `report/REPORT.md` beside the runs: the tables, the last grid and loss curves of every
    variant, and a precision–recall scatter of all rows; and, if asked, the tables into
    BENCHMARKS.md between
-   the `<!-- results:begin -->` / `<!-- results:end -->` markers.
+   the `<!-- results:begin -->` / `<!-- results:end -->` markers (or another block's, `--block`).
 
 A variant that fails (e.g. a non-finite loss) is a row saying so, and the others go on.
 """
@@ -93,6 +93,28 @@ def _run(args: list[str], log: Path, say: Callable[[str], None]) -> str | None:
     return lines[-1][:300] if lines else f"exit status {done.returncode}"
 
 
+def split_overrides(values: list[str]) -> tuple[str, ...]:
+    """`field=value` overrides from flag values, split at commas outside brackets and quotes:
+    ["a=1,b=(2,3)"] -> ("a=1", "b=(2,3)")."""
+    out = []
+    for value in values:
+        depth, quote, start = 0, None, 0
+        for i, ch in enumerate(value):
+            if quote:
+                quote = None if ch == quote else quote
+            elif ch in "'\"":
+                quote = ch
+            elif ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                out.append(value[start:i])
+                start = i + 1
+        out.append(value[start:])
+    return tuple(o.strip() for o in out if o.strip())
+
+
 def _budget(s: Settings) -> str:
     return f"{s.steps} steps" if s.steps else f"{s.epochs} epoch(s)"
 
@@ -107,37 +129,45 @@ def _data(s: Settings) -> list[str]:
 
 
 def train_and_score(s: Settings, variant: str, say: Callable[[str], None]) -> dict:
-    """Stages 1 and 2 for one variant: {"eval": report path} or {"failed": why}."""
+    """Stages 1 and 2 for one variant: {"eval": report path} or {"failed": why}, with the
+    training's wall time and, with `raw_g`, {"raw_eval": path} or {"raw_g_failed": why}."""
     run, report = s.out / "runs" / variant, s.out / "eval" / f"{variant}.json"
+    raw = s.out / "eval" / f"{variant}.raw_g.json"
     status = s.out / "status" / f"{variant}.json"
-    if status.is_file():
-        saved = json.loads(status.read_text())
-        if saved.get("budget") == _key(s) and (saved.get("failed") or report.is_file()):
-            return saved
-    started = time.monotonic()
-    why = _run([BIN / "train.py", f"--variant={variant}", f"--workdir={run}",
-                f"--num_seeds={s.num_seeds}", f"--epochs={s.epochs}", f"--num_steps={s.steps}",
-                *_data(s), *(f"--config.{o}" for o in s.overrides)],
-               s.out / "logs" / f"{variant}.train.log", say)
-    wall = time.monotonic() - started
-    if why is None:
-        why = _run([BIN / "evaluate.py", f"--workdir={run}", f"--num_samples={s.num_samples}",
-                    f"--json={report}"], s.out / "logs" / f"{variant}.eval.log", say)
-    if why is None and s.raw_g and _keeps_ema(run):
-        raw = report.with_name(f"{variant}.raw_g.json")
+    saved = json.loads(status.read_text()) if status.is_file() else {}
+    if saved.get("budget") == _key(s) and (saved.get("failed") or report.is_file()):
+        result = saved
+    else:
+        raw.unlink(missing_ok=True)
+        resumed = (run / "checkpoints").is_dir()
+        started = time.monotonic()
+        why = _run([BIN / "train.py", f"--variant={variant}", f"--workdir={run}",
+                    f"--num_seeds={s.num_seeds}", f"--epochs={s.epochs}",
+                    f"--num_steps={s.steps}", *_data(s),
+                    *(f"--config.{o}" for o in s.overrides)],
+                   s.out / "logs" / f"{variant}.train.log", say)
+        # every train.py run that built this workdir (a raised budget resumes it)
+        seconds = round(time.monotonic() - started) + (
+            saved.get("train_seconds", 0) if resumed else 0)
+        if why is None:
+            why = _run([BIN / "evaluate.py", f"--workdir={run}", f"--num_samples={s.num_samples}",
+                        f"--json={report}"], s.out / "logs" / f"{variant}.eval.log", say)
+        result = {"budget": _key(s), "train_seconds": seconds} | (
+            {"failed": why} if why else {"eval": str(report)})
+    if ("eval" in result and s.raw_g and not {"raw_eval", "raw_g_failed"} & set(result)
+            and _keeps_ema(run)):
         why = _run([BIN / "evaluate.py", f"--workdir={run}", f"--num_samples={s.num_samples}",
                     "--raw_g", f"--json={raw}"], s.out / "logs" / f"{variant}.raw_g.eval.log",
                    say)
-    result = {"budget": _key(s), "train_seconds": round(wall)} | (
-        {"failed": why} if why else {"eval": str(report)})
+        result = result | ({"raw_g_failed": why} if why else {"raw_eval": str(raw)})
     status.parent.mkdir(parents=True, exist_ok=True)
     status.write_text(json.dumps(result) + "\n")
     return result
 
 
 def _keeps_ema(run: Path) -> bool:
-    config = json.loads((run / "config.json").read_text())
-    return float(config.get("ema_decay", 0.0)) > 0
+    path = run / "config.json"
+    return path.is_file() and float(json.loads(path.read_text()).get("ema_decay", 0.0)) > 0
 
 
 RAW_G = ", raw G"  # suffix of the row of a run's G itself, beside the row of its EMA
@@ -148,9 +178,10 @@ def with_raw_g(s: Settings, results: dict) -> dict:
     rows = {}
     for v, r in results.items():
         rows[v] = r
-        raw = s.out / "eval" / f"{v}.raw_g.json"
-        if "eval" in r and s.raw_g and raw.is_file():
-            rows[v + RAW_G] = r | {"eval": str(raw)}
+        if s.raw_g and "raw_eval" in r:
+            rows[v + RAW_G] = r | {"eval": r["raw_eval"]}
+        elif s.raw_g and "raw_g_failed" in r:
+            rows[v + RAW_G] = {"failed": r["raw_g_failed"]}
     return rows
 
 
@@ -323,8 +354,10 @@ def write_report(s: Settings, command: str, results: dict, sampled: dict,
         f"population; {s.num_samples} samples per member scored against the 10,000 MNIST test "
         "images with the project's classifier features (FD, precision/recall k = 3, density/"
         "coverage k = 5, modes with ≥ 1% of samples, KL of the class histogram to uniform); "
-        "mean ± sample std over the seeds, best mean FD first. The last column is what the course "
-        "teams reported, each with its source (NNN: the team report `NNN_….txt`): FID on the "
+        "mean ± sample std over the seeds, best mean FD first. Train wall: the training's "
+        "wall time on the machine that ran it (every train.py run of the workdir). A run that "
+        "keeps an EMA of G is scored by the EMA; its `, raw G` row (with --raw_g) scores G "
+        "itself. The last column is what the course teams reported, each with its source (NNN: the team report `NNN_….txt`): FID on the "
         "features and site the source states, not comparable with classifier FD.",
         "",
         *variant_table(s, results),
@@ -345,6 +378,8 @@ def write_report(s: Settings, command: str, results: dict, sampled: dict,
     body = ["# jaxgan results", "", markdown, "", "![precision-recall](pr_scatter.png)", "",
             "## Every variant: last grid (member 0) and loss curves", ""]
     for v in ranked(results) + [v for v in results if "failed" in results[v]]:
+        if v.endswith(RAW_G):  # the images are its EMA row's
+            continue
         run = s.out / "runs" / v
         body.append(f"### {v}")
         for image, name in ((_last_grid(run), "grid"), (run / "losses.png", "losses")):

@@ -36,8 +36,10 @@ flags.DEFINE_string("data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA
 flags.DEFINE_string("update", None, "Also write the tables into this Markdown file "
                     "(between <!-- BLOCK:begin --> and <!-- BLOCK:end -->, BLOCK: --block).")
 flags.DEFINE_string("block", "results", "Name of the table block --update replaces.")
-flags.DEFINE_list("set", [], "Config overrides of every variant, field=value (as after "
-                  "--config.), e.g. --set=nets.d=conv,ema_decay=0.999.")
+flags.DEFINE_multi_string("set", [], "Config overrides of every variant, field=value as after "
+                          "--config. (repeat the flag, or separate them by commas outside "
+                          "brackets), e.g. --set=nets.d=conv,ema_decay=0.999 "
+                          "--set=nets.d_channels=(32,64). Other overrides need another --out.")
 flags.DEFINE_bool("raw_g", False, "Also score G itself of every run that keeps an EMA of G "
                   "(a `<variant>, raw G` row).")
 FLAGS = flags.FLAGS
@@ -54,7 +56,7 @@ def main(argv):
         best=FLAGS.best,
         sampler_members=FLAGS.sampler_members, inception_samples=FLAGS.inception_samples,
         inception_weights=FLAGS.inception_weights, data_dir=FLAGS.data_dir,
-        overrides=tuple(FLAGS.set), raw_g=FLAGS.raw_g)
+        overrides=results.split_overrides(FLAGS.set), raw_g=FLAGS.raw_g)
     command = "python bin/results.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     path, markdown = results.regenerate(settings, command,
                                         say=lambda line: print(line, flush=True))

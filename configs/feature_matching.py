@@ -1,6 +1,7 @@
-"""Feature matching: BCE + mean_j(mean f_j(G(z)) − mean f_j(x))² on the frozen MNIST classifier's
-features (`--config.objective.network=d`: D's last hidden layer, as Salimans et al.); the
-template's optimiser.
+"""Feature matching added to G's loss, as the teams did: BCE + mean_j(mean f_j(G(z)) − mean
+f_j(x))² on the frozen MNIST classifier's features (`--config.objective.network=d`: D's last
+hidden layer); the template's optimiser. Salimans et al.'s form, which replaces G's BCE:
+`configs/feature_matching_salimans.py`.
 
 python bin/train.py --variant=feature_matching
 """

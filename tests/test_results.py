@@ -57,15 +57,24 @@ def test_the_block_in_benchmarks_is_replaced_not_repeated(tmp_path):
 
 
 def test_a_raw_g_row_follows_its_ema_row(tmp_path):
-    s = results.Settings(out=tmp_path, variants=["a", "b"], num_seeds=1, raw_g=True)
+    s = results.Settings(out=tmp_path, variants=["a", "b", "c"], num_seeds=1, raw_g=True)
     (tmp_path / "eval").mkdir()
     found = {v: {"eval": _report(tmp_path / "eval" / f"{v}.json", [fd], [0.5]),
-                 "train_seconds": 60} for v, fd in (("a", 20.0), ("b", 10.0))}
-    _report(tmp_path / "eval" / "a.raw_g.json", [30.0], [0.4])
+                 "train_seconds": 60} for v, fd in (("a", 20.0), ("b", 10.0), ("c", 15.0))}
+    found["a"]["raw_eval"] = _report(tmp_path / "eval" / "a.raw_g.json", [30.0], [0.4])
+    _report(tmp_path / "eval" / "b.raw_g.json", [5.0], [0.9])  # a stale file is not a row
+    found["c"]["raw_g_failed"] = "no EMA"
     rows = results.with_raw_g(s, found)
-    assert list(rows) == ["a", "a, raw G", "b"]
-    assert results.ranked(rows) == ["b", "a", "a, raw G"]
+    assert list(rows) == ["a", "a, raw G", "b", "c", "c, raw G"]
+    assert results.ranked(rows) == ["b", "c", "a", "a, raw G"]
     table = results.variant_table(s, rows)
-    assert table[4].startswith("| a, raw G | 1 min 00 s | 30.0 | 0.400 |")
-    assert not results.with_raw_g(results.Settings(out=tmp_path, variants=["a"]), found).get(
-        "a, raw G")
+    assert table[5].startswith("| a, raw G | 1 min 00 s | 30.0 | 0.400 |")
+    assert table[6].startswith("| c, raw G |  | failed: no EMA |")
+    assert list(results.with_raw_g(results.Settings(out=tmp_path, variants=["a"]), found)) == [
+        "a", "b", "c"]
+
+
+def test_overrides_split_at_top_level_commas():
+    assert results.split_overrides(["nets.d=conv,ema_decay=0.999", "nets.d_channels=(32,64)",
+                                    "x='a,b'"]) == (
+        "nets.d=conv", "ema_decay=0.999", "nets.d_channels=(32,64)", "x='a,b'")

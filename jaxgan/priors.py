@@ -28,6 +28,7 @@ class Prior(NamedTuple):
     latent_dim: int
     num_classes: int = 0  # labelled components (0: none)
     trainable: bool = False  # params learned with G's loss
+    code_dims: int = 0  # trailing coordinates of z that are a one-hot code, not noise
 
 
 def _normal_log_prob(x, mean, std):
@@ -111,7 +112,7 @@ def one_hot_gaussian(
         del params
         return _normal_log_prob(z[:, :noise_dim], 0.0, noise_std) - math.log(num_classes)
 
-    return Prior(init, sample, log_prob, latent_dim, num_classes)
+    return Prior(init, sample, log_prob, latent_dim, num_classes, code_dims=num_classes)
 
 
 def gaussian_mixture(

@@ -120,3 +120,19 @@ def test_calibration_recovers_a_log_ratio_and_fails_on_a_reversed_d():
     reversed_d = _source(lambda x: -x[:, 0], calibrated=False)
     with pytest.raises(CalibrationError, match="slope"):
         critic(reversed_d, real, jax.random.PRNGKey(0), calibrate=True)
+
+
+def test_latent_samplers_keep_a_one_hot_code_and_move_the_noise():
+    """ClusterGAN's z = [noise | one-hot]: G never saw a code that is not one-hot, so DDLS and
+    DGflow move the noise coordinates only (`Source.movable`, from the prior's code_dims)."""
+    from jaxgan.priors import one_hot_gaussian
+
+    prior = one_hot_gaussian(latent_dim=6, num_classes=3)
+    assert prior.code_dims == 3
+    z, _ = prior.sample(prior.init(jax.random.PRNGKey(0)), jax.random.PRNGKey(1), 40)
+    movable = jnp.arange(6) < 3
+    energy = lambda z: 0.5 * jnp.sum(z**2, -1) - 3.0 * z[:, 4]  # pulls on a code coordinate too
+    for moved in (ddls.langevin(energy, z, jax.random.PRNGKey(2), 5, 0.1, 1.0, movable),
+                  dgflow.flow(energy, z, jax.random.PRNGKey(2), 5, 0.1, 0.01, movable)):
+        np.testing.assert_array_equal(moved[:, 3:], z[:, 3:])
+        assert np.all(np.abs(np.asarray(moved[:, :3] - z[:, :3])) > 0)

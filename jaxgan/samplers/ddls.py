@@ -8,13 +8,15 @@ import jax.numpy as jnp
 import numpy as np
 
 
-def langevin(energy, z, key, steps: int, eps: float, noise: float):
-    """`steps` unadjusted Langevin steps on `energy` (z -> (n,)) from z; steps = 0 returns z."""
+def langevin(energy, z, key, steps: int, eps: float, noise: float, movable=None):
+    """`steps` unadjusted Langevin steps on `energy` (z -> (n,)) from z; steps = 0 returns z.
+    Coordinates where `movable` (latent_dim,) is False keep their value."""
     grad = jax.grad(lambda z: jnp.sum(energy(z)))
 
     def body(i, z):
         n = jax.random.normal(jax.random.fold_in(key, i), z.shape)
-        return jax.lax.stop_gradient(z - 0.5 * eps * grad(z) + jnp.sqrt(eps) * noise * n)
+        new = z - 0.5 * eps * grad(z) + jnp.sqrt(eps) * noise * n
+        return jax.lax.stop_gradient(new if movable is None else jnp.where(movable, new, z))
 
     return jax.lax.fori_loop(0, steps, body, z)
 
@@ -32,7 +34,7 @@ def sample(source, critic, key, n, steps=50, eps=0.01, noise=1.0, batch=1000, us
     @jax.jit
     def run(key):
         k_z, k_l = jax.random.split(key)
-        z = langevin(energy, source.latent(k_z, batch), k_l, steps, eps, noise)
+        z = langevin(energy, source.latent(k_z, batch), k_l, steps, eps, noise, source.movable)
         return source.generate(z)
 
     out = [np.asarray(run(jax.random.fold_in(key, i))) for i in range(-(-n // batch))]

@@ -11,12 +11,14 @@ import numpy as np
 POTENTIALS = {"KL": lambda d: d, "JS": jax.nn.softplus, "logD": lambda d: -jax.nn.softplus(-d)}
 
 
-def flow(potential_of_z, z, key, steps: int, eta: float, gamma: float):
+def flow(potential_of_z, z, key, steps: int, eta: float, gamma: float, movable=None):
+    """`steps` steps of the flow from z; coordinates where `movable` is False keep their value."""
     grad = jax.grad(lambda z: jnp.sum(potential_of_z(z)))
 
     def body(i, z):
         xi = jax.random.normal(jax.random.fold_in(key, i), z.shape)
-        return jax.lax.stop_gradient(z + eta * grad(z) + jnp.sqrt(2 * eta * gamma) * xi)
+        new = z + eta * grad(z) + jnp.sqrt(2 * eta * gamma) * xi
+        return jax.lax.stop_gradient(new if movable is None else jnp.where(movable, new, z))
 
     return jax.lax.fori_loop(0, steps, body, z)
 
@@ -34,7 +36,8 @@ def sample(source, critic, key, n, steps=25, divergence="KL", eta=0.1, gamma=0.0
     @jax.jit
     def run(key):
         k_z, k_f = jax.random.split(key)
-        return source.generate(flow(potential, source.latent(k_z, batch), k_f, steps, eta, gamma))
+        z = flow(potential, source.latent(k_z, batch), k_f, steps, eta, gamma, source.movable)
+        return source.generate(z)
 
     out = [np.asarray(run(jax.random.fold_in(key, i))) for i in range(-(-n // batch))]
     return np.concatenate(out)[:n], {"attempts": n, "acceptance": 1.0, "steps": steps}

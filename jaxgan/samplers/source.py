@@ -5,7 +5,7 @@ trained with BCE: WGAN, hinge and SAN scores are not log-ratios)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +30,7 @@ class Source(NamedTuple):
     data_dim: int
     calibrated: bool  # realness already estimates log p_data/p_g
     variant: str
+    movable: Any = None  # (latent_dim,): 1 where latent samplers move z, 0 on a one-hot code
 
 
 def source(trainer, state) -> Source:
@@ -43,6 +44,10 @@ def source(trainer, state) -> Source:
             "judges (sample, label) pairs, not samples)"
         )
     p = for_sampling(state).params
+    prior = model.prior
+    movable = None
+    if prior.code_dims:  # G never saw a code that is not one-hot: keep it where the prior put it
+        movable = jnp.arange(prior.latent_dim) < prior.latent_dim - prior.code_dims
     return Source(
         latent=lambda key, n: model.prior.sample(p["prior"], key, n)[0],
         log_prior=lambda z: model.prior.log_prob(p["prior"], z),
@@ -51,6 +56,7 @@ def source(trainer, state) -> Source:
         data_dim=model.input_dims["d"],
         calibrated=model.objective.calibrated,
         variant=trainer.config.variant,
+        movable=movable,
     )
 
 

@@ -357,7 +357,8 @@ def write_report(s: Settings, command: str, results: dict, sampled: dict,
         "mean ± sample std over the seeds, best mean FD first. Train wall: the training's "
         "wall time on the machine that ran it (every train.py run of the workdir). A run that "
         "keeps an EMA of G is scored by the EMA; its `, raw G` row (with --raw_g) scores G "
-        "itself. The last column is what the course teams reported, each with its source (NNN: the team report `NNN_….txt`): FID on the "
+        "itself. The last column is what the course teams reported, each with its source "
+        "(NNN: the team report `NNN_….txt`): FID on the "
         "features and site the source states, not comparable with classifier FD.",
         "",
         *variant_table(s, results),

@@ -51,7 +51,8 @@ def _patches(x, kernel: int, stride: int, padding: int):
     (row, column, channel) order, from `kernel`² strided slices of the padded input."""
     _, h, w, _ = x.shape
     x = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
-    out_h, out_w = (h + 2 * padding - kernel) // stride + 1, (w + 2 * padding - kernel) // stride + 1
+    out_h = (h + 2 * padding - kernel) // stride + 1
+    out_w = (w + 2 * padding - kernel) // stride + 1
     return jnp.concatenate(
         [x[:, i : i + stride * (out_h - 1) + 1 : stride, j : j + stride * (out_w - 1) + 1 : stride]
          for i in range(kernel) for j in range(kernel)],

@@ -136,3 +136,19 @@ def test_latent_samplers_keep_a_one_hot_code_and_move_the_noise():
                   dgflow.flow(energy, z, jax.random.PRNGKey(2), 5, 0.1, 0.01, movable)):
         np.testing.assert_array_equal(moved[:, 3:], z[:, 3:])
         assert np.all(np.abs(np.asarray(moved[:, :3] - z[:, :3])) > 0)
+
+
+def test_guided_ascent_keeps_a_one_hot_code():
+    from jaxgan.samplers import guide
+
+    code = jnp.arange(12) < 9  # z = [9 noise | 3-d one-hot code]
+    src = _source(lambda x: jnp.zeros(x.shape[0]), dim=784)._replace(
+        latent=lambda key, n: jnp.concatenate(
+            [jax.random.normal(key, (n, 9)), jax.nn.one_hot(jnp.arange(n) % 3, 3)], 1),
+        generate=lambda z: jnp.tanh(jnp.pad(z, ((0, 0), (0, 784 - 12)))),  # x[:, :12] = tanh(z)
+        movable=code)
+    key = jax.random.PRNGKey(0)
+    x, _ = guide.sample(src, _exact(src), key, 8, target=3, steps=3, batch=8)
+    z0 = src.latent(jax.random.fold_in(key, 0), 8)
+    np.testing.assert_array_equal(x[:, 9:12], np.tanh(np.asarray(z0[:, 9:])))
+    assert np.all(np.abs(x[:, :9] - np.tanh(np.asarray(z0[:, :9]))) > 0)

@@ -38,7 +38,10 @@ def sample(source, critic, key, n, target=0, steps=100, lr=0.1, l1=0.1, batch=10
 
         def body(_, carry):
             z, s = carry
-            u, s = opt.update(jax.grad(loss)(z), s, z)
+            g = jax.grad(loss)(z)
+            if source.movable is not None:  # a one-hot code stays where the prior put it
+                g = jnp.where(source.movable, g, 0.0)
+            u, s = opt.update(g, s, z)
             return optax.apply_updates(z, u), s
 
         before = jnp.mean(jnp.exp(log_p(source.generate(z))))

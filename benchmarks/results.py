@@ -139,6 +139,9 @@ def train_and_score(s: Settings, variant: str, say: Callable[[str], None]) -> di
         result = saved
     else:
         raw.unlink(missing_ok=True)
+        for stale in [*(s.out / "eval" / "samplers").glob(f"{variant}.*.json"),
+                      s.out / "eval" / "inception" / f"{variant}.json"]:
+            stale.unlink(missing_ok=True)  # scores of the run this training replaces
         resumed = (run / "checkpoints").is_dir()
         started = time.monotonic()
         why = _run([BIN / "train.py", f"--variant={variant}", f"--workdir={run}",
@@ -245,6 +248,8 @@ def _pooled(runs: list[dict]) -> dict:
 def _cell(metric: str, value) -> str:
     mean, std = value
     digits = 1 if metric == "frechet_distance" else 2 if metric == "modes_covered" else 3
+    if metric == "modes_covered" and std is None:
+        digits = 0  # one sample set: a count
     return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
 
 
@@ -411,12 +416,13 @@ def update_benchmarks(path: Path, markdown: str, block_name: str = "results") ->
     path.write_text(text)
 
 
-def has_sample_score(variant: str) -> bool:
-    """Whether the samplers can read the variant's D per sample (a D that judges pairs cannot)."""
+def has_sample_score(s: Settings, variant: str) -> bool:
+    """Whether the samplers can read the trained run's D per sample (a D that judges pairs
+    cannot); read from the run's config.json, so that `--set` overrides count."""
     from jaxgan import variants
-    from jaxgan.config import load_variant_config
+    from jaxgan.train import load_config
 
-    return variants.build(load_variant_config(variant)).objective.realness is not None
+    return variants.build(load_config(s.out / "runs" / variant)).objective.realness is not None
 
 
 def regenerate(s: Settings, command: str,
@@ -431,7 +437,7 @@ def regenerate(s: Settings, command: str,
         raise ValueError("--inception_samples needs --inception_weights (see README)")
     s.out.mkdir(parents=True, exist_ok=True)
     results = with_raw_g(s, {v: train_and_score(s, v, say) for v in s.variants})
-    best = [v for v in ranked(results) if v in s.variants and has_sample_score(v)][: s.best]
+    best = [v for v in ranked(results) if v in s.variants and has_sample_score(s, v)][: s.best]
     sampled = {v: {name: [sample_and_score(s, v, name, m, say)
                           for m in range(s.sampler_members)] for name in SAMPLERS}
                for v in best}

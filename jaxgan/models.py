@@ -53,6 +53,9 @@ def _patches(x, kernel: int, stride: int, padding: int):
     x = jnp.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
     out_h = (h + 2 * padding - kernel) // stride + 1
     out_w = (w + 2 * padding - kernel) // stride + 1
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"a {kernel}x{kernel} window (padding {padding}) does not fit a {h}x{w} "
+                         "input: use fewer conv D layers (nets.d_channels) for images this small")
     return jnp.concatenate(
         [x[:, i : i + stride * (out_h - 1) + 1 : stride, j : j + stride * (out_w - 1) + 1 : stride]
          for i in range(kernel) for j in range(kernel)],

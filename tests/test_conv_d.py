@@ -206,3 +206,8 @@ def test_bad_conv_fields_are_one_line(field, value, message):
     config.nets[field] = value
     with pytest.raises(ValueError, match="^" + re.escape(message)):
         variants.build(config)
+
+
+def test_a_window_larger_than_its_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="does not fit a 2x2 input"):
+        models._patches(jnp.zeros((1, 2, 2, 1)), kernel=4, stride=2, padding=0)

@@ -69,6 +69,7 @@ def test_a_raw_g_row_follows_its_ema_row(tmp_path):
     assert results.ranked(rows) == ["b", "c", "a", "a, raw G"]
     table = results.variant_table(s, rows)
     assert table[5].startswith("| a, raw G | 1 min 00 s | 30.0 | 0.400 |")
+    assert "| 0.500 | 10 | 0.500 |" in table[5]  # one sample set's modes: a count
     assert table[6].startswith("| c, raw G |  | failed: no EMA |")
     assert list(results.with_raw_g(results.Settings(out=tmp_path, variants=["a"]), found)) == [
         "a", "b", "c"]
@@ -78,3 +79,18 @@ def test_overrides_split_at_top_level_commas():
     assert results.split_overrides(["nets.d=conv,ema_decay=0.999", "nets.d_channels=(32,64)",
                                     "x='a,b'"]) == (
         "nets.d=conv", "ema_decay=0.999", "nets.d_channels=(32,64)", "x='a,b'")
+
+
+def test_a_retrained_variant_drops_its_sampler_scores(tmp_path, monkeypatch):
+    """Sampler and Inception reports belong to the run they scored: a new training (here a new
+    budget, whose train.py fails) removes the variant's, and leaves other variants' alone."""
+    for name in ("samplers/a.drs.0.json", "samplers/a.ddls.1.json", "samplers/ab.drs.0.json",
+                 "inception/a.json", "inception/ab.json"):
+        (tmp_path / "eval" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "eval" / name).write_text("{}")
+    monkeypatch.setattr(results, "_run", lambda *args: "train.py failed")
+    s = results.Settings(out=tmp_path, variants=["a"], num_seeds=1)
+    assert results.train_and_score(s, "a", say=lambda _: None)["failed"] == "train.py failed"
+    scores = tmp_path / "eval"
+    left = sorted(str(p.relative_to(scores)) for p in scores.rglob("*.json"))
+    assert left == ["inception/ab.json", "samplers/ab.drs.0.json"]

@@ -41,7 +41,7 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    from jaxgan import datasets
+    from jaxgan import datasets, quality
     from jaxgan.train import train_and_evaluate
 
     config = FLAGS.config
@@ -67,7 +67,7 @@ def main(argv):
     if config.data_dir:  # saved absolute, so that evaluate.py --workdir finds it from anywhere
         config.data_dir = str(Path(config.data_dir).expanduser().resolve())
     workdir = FLAGS.workdir or f"runs/{FLAGS.variant}"
-    train_and_evaluate(config, workdir)
+    train_and_evaluate(config, workdir, make_evaluator=quality.evaluator)
     print(f"done: {workdir}")
 
 

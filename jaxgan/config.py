@@ -29,6 +29,11 @@ RUN_FIELDS = frozenset(
         "keep_checkpoints",
         "log_every",
         "grid_samples",
+        "eval_every",
+        "eval_samples",
+        "keep_best",
+        "tensorboard",
+        "init_from",
     }
 )
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
@@ -73,6 +78,11 @@ def base_config() -> ml_collections.ConfigDict:
     c.keep_checkpoints = 3
     c.log_every = 10
     c.grid_samples = 64
+    c.eval_every = 1  # E > 0: score the sampling G every E epochs (bin/train.py); 0: never
+    c.eval_samples = 2000  # samples per member each in-loop evaluation scores
+    c.keep_best = False  # keep the checkpoint of the best in-loop FD in <workdir>/best
+    c.tensorboard = True  # TensorBoard events in <workdir>/tensorboard
+    c.init_from = ""  # a workdir (e.g. runs/x/best) whose checkpoint a new run starts from
     c.prior = {"name": "gaussian", "latent_dim": 100, "std": 1.0}
     c.objective = {"name": "bce"}
     c.nets = {"g_hidden": (256, 512, 1024), "d_hidden": (1024, 512, 256), "g_out_scale": 1.0,
@@ -118,6 +128,11 @@ _VALID = {
     "keep_checkpoints": (lambda v: v >= 1, "an integer >= 1"),
     "log_every": (lambda v: v >= 1, "an integer >= 1"),
     "grid_samples": (lambda v: v >= 1, "an integer >= 1"),
+    "eval_every": (lambda v: v >= 0, "an integer >= 0 (0: no in-loop evaluation)"),
+    "eval_samples": (lambda v: v > 5, "an integer > 5 (the k of coverage)"),
+    "keep_best": (lambda v: isinstance(v, bool), "True or False"),
+    "tensorboard": (lambda v: isinstance(v, bool), "True or False"),
+    "init_from": (lambda v: isinstance(v, str), "a workdir's path"),
 }
 _CONCERNS = ("prior", "objective", "nets", "optim")
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import jax
@@ -23,6 +25,7 @@ from jaxgan import (
     metrics_log,
     population,
     signals,
+    tensorboard,
     variants,
     viz,
 )
@@ -48,6 +51,11 @@ class NonFiniteLoss(FloatingPointError):
 
 class ConfigMismatch(ValueError):
     pass
+
+
+# samples (n, data_dim) of a G -> metric -> value (`jaxgan.quality.evaluator` builds one)
+Evaluator = Callable[[np.ndarray], dict[str, float]]
+BEST = "best"  # the folder of the best in-loop FD's checkpoint (config.keep_best)
 
 
 # ---------------------------------------------------------------- setup
@@ -93,6 +101,12 @@ def epoch_of(config, num_images: int, step: int) -> int:
     """Data epochs completed after `step` G steps (`n_critic` full batches each; the last partial
     batch of an epoch is dropped)."""
     return step * config.n_critic // (num_images // config.batch_size)
+
+
+def next_eval_step(config, num_images: int, step: int) -> int:
+    """The first G step after `step` that completes a multiple of `eval_every` data epochs."""
+    epoch = -(-(epoch_of(config, num_images, step) + 1) // config.eval_every) * config.eval_every
+    return -(-epoch * (num_images // config.batch_size) // config.n_critic)
 
 
 def total_steps(config, num_images: int) -> int:
@@ -190,22 +204,78 @@ class Trainer:
 # ---------------------------------------------------------------- the loop
 
 
-def _grid(trainer: Trainer, state, key, n: int, path: Path) -> None:
-    """A preview of `n` samples of the G sampling uses (its EMA where the run keeps one)."""
-    state = for_sampling(state)
-    z, _ = trainer.model.prior.sample(state.params["prior"], key, n)
-    dataset = datasets.get(trainer.config.dataset)
-    dataset.preview(jax.device_get(trainer.generate(state, z)), path)
-
-
-def _grids(trainer: Trainer, state, key, n: int, workdir: Path, name: str) -> None:
-    """`grids/<name>`, or `grids/member_<i>/<name>` for each member of a population."""
-    if trainer.members == 1:
-        _grid(trainer, state, key, n, workdir / "grids" / name)
-        return
+def _samples(trainer: Trainer, state, key, n: int) -> list[np.ndarray]:
+    """`n` samples of each member's sampling G (its EMA where the run keeps one), drawn with
+    `key`: the same key gives the same latents at every call."""
+    out = []
     for i in range(trainer.members):
-        member_dir = workdir / "grids" / f"member_{i}"
-        _grid(trainer, population.select(state, i), key, n, member_dir / name)
+        member = for_sampling(state if trainer.members == 1 else population.select(state, i))
+        z, _ = trainer.model.prior.sample(member.params["prior"], key, n)
+        out.append(np.asarray(jax.device_get(trainer.generate(member, z))))
+    return out
+
+
+def _grids(trainer: Trainer, state, key, n: int, workdir: Path, name: str) -> list[Path]:
+    """`grids/<name>`, or `grids/member_<i>/<name>` for each member of a population."""
+    dataset = datasets.get(trainer.config.dataset)
+    paths = []
+    for i, samples in enumerate(_samples(trainer, state, key, n)):
+        folder = workdir / "grids" / ("" if trainer.members == 1 else f"member_{i}")
+        dataset.preview(samples, folder / name)
+        paths.append(folder / name)
+    return paths
+
+
+def _scores(trainer: Trainer, state, key, evaluator: Evaluator) -> list[dict[str, float]]:
+    """Each member's in-loop metrics, on `config.eval_samples` samples of its sampling G."""
+    return [evaluator(s) for s in _samples(trainer, state, key, trainer.config.eval_samples)]
+
+
+def _best_fd(rows: list[dict]) -> float:
+    """The lowest mean over members of the in-loop FD among the evaluation rows (inf: none)."""
+    by_step = {}
+    for row in rows:
+        if row.get("eval") and "frechet_distance" in row:
+            by_step.setdefault(row["step"], []).append(row["frechet_distance"])
+    return min((float(np.mean(v)) for v in by_step.values()), default=float("inf"))
+
+
+def _start_from(source: Path, like):
+    """The latest checkpoint of workdir `source` as the first state of a new run (the same
+    networks, so the same state layout; the rates and the schedule's epochs may differ)."""
+    if not (source / "checkpoints").is_dir():
+        raise FileNotFoundError(f"--config.init_from={source}: no checkpoints folder there")
+    mngr = checkpoint.manager(source, create=False)
+    try:
+        restored = checkpoint.restore_latest(mngr, like)
+    except checkpoint.CheckpointError as e:
+        raise checkpoint.CheckpointError(
+            f"--config.init_from={source}: {e} (a new run may change the rates, the schedule's "
+            "epochs and the loop's fields, not the networks, the prior or the optimisers)"
+        ) from None
+    finally:
+        mngr.close()
+    if restored is None:
+        raise FileNotFoundError(f"--config.init_from={source}: no checkpoint there")
+    return restored[0]
+
+
+def _save_best(workdir: Path, config, state) -> None:
+    """`<workdir>/best`: a workdir of its own (config.json and one checkpoint) that
+    `sample.py`, `evaluate.py` and `train.py --init_from` read."""
+    best = workdir / BEST
+    mngr = checkpoint.manager(best, 1)
+    try:
+        step = int(jax.device_get(state.step))
+        later = [s for s in mngr.all_steps() if s >= step]  # a resumed run replaying its steps
+        for s in later:
+            shutil.rmtree(Path(mngr.directory) / str(s))
+        if later:
+            mngr.reload()
+        checkpoint.save(mngr, state)
+    finally:
+        mngr.close()
+    (best / "config.json").write_text(to_json(config))
 
 
 def _check_finite(metrics: dict, step0: int, workdir: Path, last_saved) -> None:
@@ -227,14 +297,28 @@ def _check_finite(metrics: dict, step0: int, workdir: Path, last_saved) -> None:
     )
 
 
-def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> TrainState:
+def train_and_evaluate(config, workdir: str | Path, progress: bool = True,
+                       make_evaluator: Callable[..., Evaluator | None] | None = None
+                       ) -> TrainState:
     """Trains `config` in `workdir`, resuming from its latest checkpoint; returns the last state.
+
+    Every `config.eval_every` epochs, the evaluator `make_evaluator(config)` returns
+    (`jaxgan.quality.evaluator`, as `bin/train.py` passes; None: no evaluation) scores
+    `config.eval_samples` samples of each member's sampling G, drawn from the same latents each
+    time; its rows join `metrics.jsonl` (marked `"eval"`), TensorBoard and `quality.png`, and
+    with `config.keep_best` the best FD's checkpoint is kept in `<workdir>/best`.
 
     The workdir is held by this run alone (`jaxgan.lock`). SIGINT or SIGTERM stops the run at
     the end of the current dispatch, after a checkpoint, by raising Stopped.
     """
     workdir = Path(workdir)
     validate(config)
+    if config.keep_best and (make_evaluator is None or not config.eval_every):
+        raise ValueError("keep_best=True needs the in-loop evaluation: eval_every > 0, with "
+                         "bin/train.py (or an evaluator passed to train_and_evaluate)")
+    if config.keep_best and not datasets.get(config.dataset).is_image:
+        raise ValueError(f"keep_best=True keeps the best FD; {config.dataset} has mode metrics "
+                         "and no FD")
     try:
         load_variant_config(config.variant)
     except ValueError as e:
@@ -249,10 +333,11 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True) -> Tr
         raise ValueError(f"--batch_size={config.batch_size} exceeds the {len(images)} images")
     trainer = Trainer(config, make_mesh(), len(images), dataset.data_dim)
     data = trainer.put_data(images, labels)
+    evaluator = make_evaluator(config) if make_evaluator and config.eval_every else None
     # only now: a run that cannot start leaves no workdir behind
     workdir.mkdir(parents=True, exist_ok=True)
     with lock.hold(workdir), signals.StopRequest() as stop:
-        return _train(trainer, data, workdir, progress, stop)
+        return _train(trainer, data, workdir, progress, stop, evaluator)
 
 
 def _save(mngr, state, log, last_saved) -> None:
@@ -274,7 +359,8 @@ def _save(mngr, state, log, last_saved) -> None:
                                    "it)") from None
 
 
-def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.StopRequest):
+def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.StopRequest,
+           evaluator: Evaluator | None):
     config, num_images = trainer.config, trainer.num_images
     mngr = checkpoint.manager(workdir, config.keep_checkpoints)
     state = trainer.init_state()
@@ -286,10 +372,19 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
     if restored is not None:
         state = jax.device_put(restored[0], trainer.replicated)
         checkpoint.set_aside_after(mngr, restored[1], workdir / "damaged_checkpoints")
+    elif config.init_from:
+        try:
+            state = jax.device_put(_start_from(Path(config.init_from), state), trainer.replicated)
+        except (checkpoint.CheckpointError, FileNotFoundError):
+            mngr.close()
+            raise
     (workdir / "config.json").write_text(to_json(config))  # once the run is sure to go on
 
     start, total = int(state.step), total_steps(config, num_images)
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)
+    eval_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1)
+    if restored is None and config.init_from and progress:
+        print(f"starting from {config.init_from} at step {start} of {total}", file=sys.stderr)
     if restored is not None and progress:
         print(f"resuming {workdir} at step {start} of {total}", file=sys.stderr)
         if start >= total:
@@ -301,13 +396,18 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
     except metrics_log.MetricsLogError:
         mngr.close()
         raise
+    best_fd = _best_fd(metrics_log.read_rows(metrics_path))
+    evaluating = evaluator is not None and config.eval_every > 0
     metrics_file = open(metrics_path, "a")
+    board = tensorboard.Board(workdir, trainer.members, start, config.tensorboard)
     bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
     last_saved = mngr.latest_step()
     try:
         while int(state.step) < total:
             step0 = int(state.step)
             k = min(config.steps_per_call, total - step0)
+            if evaluating:  # a dispatch ends at each evaluation's epoch, resumed or not
+                k = min(k, next_eval_step(config, num_images, step0) - step0)
             state, metrics = trainer.run(state, data, k)
             metrics = {n: np.asarray(v).reshape(trainer.members, k)
                        for n, v in jax.device_get(metrics).items()}
@@ -316,20 +416,38 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
                 if (step0 + i + 1) % config.log_every == 0 or step0 + i + 1 == total:
                     for m in range(trainer.members):
                         who = {"member": m} if trainer.members > 1 else {}
-                        row = {"step": step0 + i + 1, **who} | {
-                            n: float(v[m, i]) for n, v in metrics.items()}
+                        values = {n: float(v[m, i]) for n, v in metrics.items()}
+                        row = {"step": step0 + i + 1, **who} | values
                         metrics_file.write(json.dumps(row) + "\n")
+                        board.scalars(step0 + i + 1, values, m)
             step1 = step0 + k
             bar.update(k)
             bar.set_postfix(
                 d_loss=f"{metrics['d_loss'][0, -1]:.3f}", g_loss=f"{metrics['g_loss'][0, -1]:.3f}"
             )
             epoch = epoch_of(config, num_images, step1)
-            if epoch > epoch_of(config, num_images, step0) or step1 == total:
-                _grids(trainer, state, grid_key, config.grid_samples, workdir,
-                       f"epoch_{epoch:04d}_step_{step1:07d}.png")
+            new_epoch = epoch > epoch_of(config, num_images, step0)
+            if new_epoch or step1 == total:
+                paths = _grids(trainer, state, grid_key, config.grid_samples, workdir,
+                               f"epoch_{epoch:04d}_step_{step1:07d}.png")
+                for m, path in enumerate(paths):
+                    board.image(step1, "samples", path, m)
+            if evaluating and step1 == next_eval_step(config, num_images, step0):
+                scores = _scores(trainer, state, eval_key, evaluator)
+                for m, values in enumerate(scores):
+                    who = {"member": m} if trainer.members > 1 else {}
+                    row = {"step": step1, "epoch": epoch, "eval": True, **who} | values
+                    metrics_file.write(json.dumps(row) + "\n")
+                    board.scalars(step1, values, m, "eval")
+                fd = float(np.mean([s.get("frechet_distance", np.inf) for s in scores]))
+                if config.keep_best and fd < best_fd:
+                    best_fd = fd
+                    _save_best(workdir, config, state)
+                    bar.write(f"epoch {epoch}: in-loop FD {fd:.2f}, the best so far; its "
+                              f"checkpoint is in {workdir / BEST}")
             due = step1 // config.checkpoint_every > step0 // config.checkpoint_every
             if due or step1 == total or stop.signum is not None:
+                board.flush()
                 _save(mngr, state, metrics_file, last_saved)
                 last_saved = step1
             if stop.signum is not None and step1 < total:
@@ -339,11 +457,14 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
         bar.close()
         with contextlib.suppress(OSError):  # a full disk: the error that stopped the run matters
             metrics_file.close()
+        with contextlib.suppress(OSError):
+            board.close()
         mngr.close()
         # also when the run stops early (non-finite loss, a signal): the curves show why
         with contextlib.suppress(OSError, metrics_log.MetricsLogError):
             if metrics_path.stat().st_size:
                 viz.plot_losses(metrics_path, workdir / "losses.png")
+                viz.plot_quality(metrics_path, workdir / "quality.png")
     return state
 
 

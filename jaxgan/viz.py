@@ -49,10 +49,10 @@ def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = metrics_log.read_rows(metrics_path, warn_torn=False)
+    rows = [r for r in metrics_log.read_rows(metrics_path, warn_torn=False) if not r.get("eval")]
     if not rows:
         return
-    members = sorted({r.get("member") for r in rows}, key=lambda m: -1 if m is None else m)
+    members = _members(rows)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for m in members:
         mine = [r for r in rows if r.get("member") == m]
@@ -65,6 +65,40 @@ def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
     ax2.set(xlabel="step", title="mean D output")
     ax1.legend()
     ax2.legend()
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+
+
+def _members(rows: list[dict]) -> list:
+    return sorted({r.get("member") for r in rows}, key=lambda m: -1 if m is None else m)
+
+
+def plot_quality(metrics_path: str | Path, out_path: str | Path) -> None:
+    """Plots the in-loop evaluation rows of `metrics.jsonl` (the `"eval"` ones) against the
+    epoch, a panel per metric and a curve per population member; nothing when there are none."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in metrics_log.read_rows(metrics_path, warn_torn=False) if r.get("eval")]
+    if not rows:
+        return
+    names = [k for k in rows[0] if k not in ("step", "epoch", "eval", "member")]
+    cols = min(4, len(names))
+    nrows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.8 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for m in _members(rows):
+            mine = [r for r in rows if r.get("member") == m and name in r]
+            ax.plot([r["epoch"] for r in mine], [r[name] for r in mine], marker=".", lw=0.8,
+                    label="" if m is None else f"member {m}")
+        ax.set(xlabel="epoch", title=name)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    if rows[0].get("member") is not None:
+        axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out_path, dpi=100)
     plt.close(fig)

@@ -188,8 +188,10 @@ def test_signals_save_a_checkpoint_a_second_run_is_refused_and_resume_is_bit_ide
     same command with another seed is refused in one line naming it; while the second trains,
     the workdir can be sampled. Resuming to the end gives the straight run's bits."""
     workdir = tmp_path / "run"
-    command = [sys.executable, TRAIN, f"--workdir={workdir}", f"--data_dir={small_mnist}",
-               "--num_steps=100000", "--config.checkpoint_every=100000", *VANILLA]
+    # no in-loop evaluation: a dispatch then ends at each multiple of steps_per_call only
+    command = [sys.executable, TRAIN, "--config.eval_every=0", f"--workdir={workdir}",
+               f"--data_dir={small_mnist}", "--num_steps=100000",
+               "--config.checkpoint_every=100000", *VANILLA]
 
     def second_run_is_refused(pid):
         r = subprocess.run([*command, "--seed=1"], capture_output=True, text=True, timeout=120,

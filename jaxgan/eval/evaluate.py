@@ -274,7 +274,15 @@ def extractor_metrics(
     real, status = reference_cache.load_or_build(
         extractor, reference.form(extractor.image_form), cache_dir, (K_PR, K_DC), block_size, log
     )
-    outputs = extractor.extract(samples.form(extractor.image_form))
+    return score(extractor, real, samples.form(extractor.image_form), block_size), status
+
+
+def score(extractor: Extractor, real: dict, images: np.ndarray,
+          block_size: int = DEFAULT_BLOCK_SIZE) -> dict:
+    """The metrics of `images` (in the extractor's form) against a reference's features and
+    statistics (`reference_cache.load_or_build`): FD, precision/recall, density/coverage, and the
+    class histogram's where the extractor has logits."""
+    outputs = extractor.extract(images)
     mu, sigma = feature_statistics(outputs["features"])
     metrics = {"frechet_distance": frechet_distance(real["mu"], real["sigma"], mu, sigma)}
     radii = {K_PR: real[f"sq_radii_k{K_PR}"], K_DC: real[f"sq_radii_k{K_DC}"]}
@@ -283,7 +291,7 @@ def extractor_metrics(
     )
     if "logits" in outputs:
         metrics.update(label_metrics(outputs["logits"]))
-    return metrics, status
+    return metrics
 
 
 def evaluate(

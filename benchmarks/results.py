@@ -420,7 +420,7 @@ def has_sample_score(s: Settings, variant: str) -> bool:
     """Whether the samplers can read the trained run's D per sample (a D that judges pairs
     cannot); read from the run's config.json, so that `--set` overrides count."""
     from jaxgan import variants
-    from jaxgan.train import load_config
+    from jaxgan.config import load_config
 
     return variants.build(load_config(s.out / "runs" / variant)).objective.realness is not None
 

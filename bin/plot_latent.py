@@ -43,8 +43,8 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     from jaxgan import latent_plots
+    from jaxgan.config import try_load_config
     from jaxgan.state import g_name
-    from jaxgan.train import try_load_config
 
     command, which = FLAGS.plot, None
     if command != "pr":

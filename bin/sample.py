@@ -102,6 +102,7 @@ def main(argv):
     from jaxgan import datasets, viz
     from jaxgan.data import toy2d
     from jaxgan.generate import generate_raw
+    from jaxgan.run import Run
     from jaxgan.samplers.refine import sample_with, to_outputs
     from jaxgan.samples_io import check_out, write_samples
     from jaxgan.state import g_name
@@ -114,18 +115,14 @@ def main(argv):
     default = "samples" if FLAGS.member is None else f"samples_member_{FLAGS.member}"
     out = Path(FLAGS.out or Path(workdir) / default)
     check_out(out, FLAGS.num_samples, FLAGS.format)  # before the work, not after
+    run = Run.open(workdir, FLAGS.member, FLAGS.raw_g)
+    config = run.config
     if name:
-        x, info = sample_with(workdir, FLAGS.num_samples, name, options, FLAGS.seed,
-                              FLAGS.calibrate, FLAGS.calibration_samples, FLAGS.data_dir,
-                              FLAGS.member, FLAGS.raw_g)
-        from jaxgan.train import load_config
-
-        config = load_config(workdir)
+        x, info = sample_with(run, FLAGS.num_samples, name, options, FLAGS.seed,
+                              FLAGS.calibrate, FLAGS.calibration_samples, FLAGS.data_dir)
     else:
-        x, config = generate_raw(workdir, FLAGS.num_samples, FLAGS.seed,
-                                 class_label=FLAGS["class"].value, latents=FLAGS.latents,
-                                 data_dir=FLAGS.data_dir, member=FLAGS.member,
-                                 raw_g=FLAGS.raw_g)
+        x = generate_raw(run, FLAGS.num_samples, FLAGS.seed, class_label=FLAGS["class"].value,
+                         latents=FLAGS.latents, data_dir=FLAGS.data_dir)
     samples = to_outputs(config, x, FLAGS.pixel_map)
     if datasets.get(config.dataset).is_image:
         write_samples(samples, out, FLAGS.format, pixel_map=FLAGS.pixel_map)

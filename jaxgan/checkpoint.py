@@ -38,6 +38,12 @@ def _warn(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def has_checkpoint(workdir: Path) -> bool:
+    """Whether `workdir/checkpoints` holds a saved step (Orbax names them by step number)."""
+    ckpt = workdir / "checkpoints"
+    return ckpt.is_dir() and any(p.name.isdigit() for p in ckpt.iterdir())
+
+
 def manager(workdir: str | Path, keep: int = 3, create: bool = True) -> ocp.CheckpointManager:
     """The manager of `<workdir>/checkpoints`; `create=False` for readers, which make no folder.
     A writer (which holds the workdir's lock) removes the partial saves a killed run left.

@@ -162,10 +162,6 @@ def to_json(config) -> str:
     return json.dumps(config.to_dict(), indent=2, sort_keys=True)
 
 
-def from_json(text: str) -> ml_collections.ConfigDict:
-    return ml_collections.ConfigDict(json.loads(text))
-
-
 def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
     """{"a": {"b": 1}} -> {"a.b": 1}, with tuples as lists (as JSON stores them)."""
     out = {}
@@ -255,3 +251,38 @@ def mismatches(saved: dict, current: dict) -> list[str]:
     a, b = flatten(resolved(saved)), flatten(resolved(current))
     keys = (set(a) | set(b)) - RUN_FIELDS
     return sorted(k for k in keys if a.get(k) != b.get(k))
+
+
+def read_saved(path: Path) -> dict:
+    """A workdir's config.json as it was saved, or SavedConfigError in one line."""
+    try:
+        saved = json.loads(path.read_text())
+    except ValueError as e:
+        raise SavedConfigError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(saved, dict):
+        raise SavedConfigError(f"{path}: not a training config (a JSON object of fields)")
+    return saved
+
+
+def load_config(workdir: str | Path):
+    path = Path(workdir) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found; is --workdir a training run's directory?")
+    saved = read_saved(path)
+    try:
+        return resolve_saved(saved)
+    except OldLayout:
+        raise
+    except ValueError as e:  # e.g. a variant this version does not have
+        raise SavedConfigError(f"{path}: {e}") from None
+
+
+def try_load_config(workdir: str | Path | None):
+    """`load_config`, or None where it would raise: for the callers that only peek at a workdir
+    and leave reporting a missing or broken one to the path that loads its checkpoint."""
+    if workdir is None:
+        return None
+    try:
+        return load_config(Path(workdir).expanduser())
+    except (OSError, ValueError):
+        return None

@@ -1,89 +1,46 @@
-"""Draws images from a training run's latest checkpoint (for `bin/sample.py` and the evaluator),
+"""Draws images from an opened run (`jaxgan.run.Run`, for `bin/sample.py` and the evaluator),
 and encodes real images with a run's encoder (ClusterGAN's clustering and GMM sampling)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import jax
 import numpy as np
 
-from jaxgan import checkpoint, population, priors, viz
+from jaxgan import priors, viz
 from jaxgan.data.mnist import load_mnist
-from jaxgan.state import for_sampling, g_name
-from jaxgan.train import Trainer, has_checkpoint, load_config, make_mesh, try_load_config
+from jaxgan.eval import classifier, clustering
+from jaxgan.run import Run
+from jaxgan.step import to_pixels
 
 LATENTS = ("prior", "recall", "gmm")
 # "Improving recall" (latent_priors.md §1.8): active one-hot entry ~ N(1.1, 0.15²), n/K per class
 RECALL = {"active_mean": 1.1, "active_std": 0.15, "stratified": True}
 
 
-def load_run(workdir: str | Path, member: int | None = None, raw_g: bool = False):
-    """(trainer, state) of the newest intact checkpoint in `workdir`, built from its
-    `config.json`; the training set's size is read from the checkpoint (the data order's length).
-    A population's `member` comes back as the single run it equals (`population.member_config`).
-
-    The state's `params["g"]` is the G every reader samples: G's EMA where the run keeps one,
-    the raw G with `raw_g` (`jaxgan.state.for_sampling`).
-    """
-    workdir = Path(workdir)
-    config = load_config(workdir)
-    population.check_member(config, member)
-    if not has_checkpoint(workdir):
-        raise FileNotFoundError(f"{workdir / 'checkpoints'}: no checkpoint to sample from")
-    mngr = checkpoint.manager(workdir, config.keep_checkpoints, create=False)
-    try:
-        num_images = checkpoint.saved_shape(mngr, "perm")[-1]
-        trainer = Trainer(config, make_mesh(), num_images=num_images)
-        state, _ = checkpoint.restore_latest(mngr, trainer.init_state())
-    finally:
-        mngr.close()
-    if population.size(config) > 1:
-        state = population.select(state, member)
-        trainer = Trainer(population.member_config(config, member), make_mesh(), num_images)
-    return trainer, for_sampling(state, raw_g)
-
-
-def describe(workdir, num_samples: int, seed: int, member: int | None = None,
-             raw_g: bool = False) -> str:
-    """How a workdir's samples were drawn, for the reports: `<workdir>[ member i] (n samples,
-    seed s[, the G used])`; the G is named only for a run that keeps an EMA of it."""
-    config = try_load_config(workdir)
-    which = config and g_name(config, raw_g)
-    who = "" if member is None else f" member {member}"
-    return f"{workdir}{who} ({num_samples} samples, seed {seed}" + (f", {which})" if which else ")")
-
-
-def encode(trainer: Trainer, state, images_u8: np.ndarray, batch_size: int = 1000) -> dict:
+def encode(run: Run, images_u8: np.ndarray, batch_size: int = 1000) -> dict:
     """The run's encoder on uint8 images: {"noise": (n, d_n), "logits": (n, K)} as numpy."""
-    if "enc" not in trainer.model.nets:
-        raise ValueError(f"variant {trainer.config.variant!r} has no encoder")
-    from jaxgan.step import to_pixels
-
-    apply = jax.jit(lambda p, x: trainer.model.nets["enc"].apply(p, to_pixels(x)))
+    if "enc" not in run.model.nets:
+        raise ValueError(f"variant {run.config.variant!r} has no encoder")
+    apply = jax.jit(lambda p, x: run.model.nets["enc"].apply(p, to_pixels(x)))
     flat = images_u8.reshape(len(images_u8), -1)
-    parts = [jax.device_get(apply(state.params["enc"], flat[i : i + batch_size]))
+    parts = [jax.device_get(apply(run.state.params["enc"], flat[i : i + batch_size]))
              for i in range(0, len(flat), batch_size)]
     return {k: np.concatenate([p[k] for p in parts]) for k in ("noise", "logits")}
 
 
-def encoder_clustering(workdir: str | Path, data_dir: str | None = None,
-                       member: int | None = None) -> dict | None:
+def encoder_clustering(run: Run, data_dir: str | None = None) -> dict | None:
     """Clustering quality of the run's encoder on the MNIST test set (purity, accuracy, NMI, ARI
     for argmax ℓ and K-Means on [ẑ_n, softmax ℓ]); None for a run without an encoder."""
-    from jaxgan.eval import clustering
-
-    trainer, state = load_run(workdir, member)
-    if "enc" not in trainer.model.nets:
+    if "enc" not in run.model.nets:
         return None
-    images, labels = load_mnist(data_dir or trainer.config.data_dir or None, "test")
-    codes = encode(trainer, state, images)
+    images, labels = load_mnist(data_dir or run.config.data_dir or None, "test")
+    codes = encode(run, images)
     return clustering.encoder_clustering(codes["noise"], codes["logits"], labels)
 
 
-def component_agreement(workdir: str | Path, per_component: int = 1000, seed: int = 0,
-                        member: int | None = None, raw_g: bool = False):
+def component_agreement(run: Run, per_component: int = 1000, seed: int = 0):
     """How the prior's labelled components map to the digits the project's classifier sees in
     G's samples: `{"digit_accuracy": P(classifier says k | component k), "matched_accuracy": the
     same after the best one-to-one map of components to digits}`; None for unlabelled priors.
@@ -91,20 +48,16 @@ def component_agreement(workdir: str | Path, per_component: int = 1000, seed: in
     The first is the supervised GM-GANs' conditional accuracy; the second suits ClusterGAN and the
     unsupervised mixtures, whose component k need not be digit k.
     """
-    from jaxgan.eval import classifier, clustering
-
-    trainer, state = load_run(workdir, member, raw_g)
-    k = trainer.model.prior.num_classes
+    k = run.model.prior.num_classes
     if not k:
         return None
-    apply = jax.jit(trainer.model.nets["g"].apply)
+    apply = jax.jit(run.model.nets["g"].apply)
     key = jax.random.PRNGKey(seed)
     images, components = [], []
     for c in range(k):
-        z = _latent_sampler(trainer, state, "prior", c, None, seed)(
-            jax.random.fold_in(key, c), per_component
-        )
-        images.append(viz.to_uint8(jax.device_get(apply(state.params["g"], z))).reshape(-1, 28, 28))
+        z = _latent_sampler(run, "prior", c, None, seed)(jax.random.fold_in(key, c), per_component)
+        images.append(viz.to_uint8(jax.device_get(apply(run.state.params["g"], z)))
+                      .reshape(-1, 28, 28))
         components.append(np.full(per_component, c))
     _, logits = classifier.classify(classifier.load_params(), np.concatenate(images))
     digits, components = np.argmax(logits, 1), np.concatenate(components)
@@ -114,10 +67,10 @@ def component_agreement(workdir: str | Path, per_component: int = 1000, seed: in
     }
 
 
-def _latent_sampler(trainer: Trainer, state, latents: str, class_label: int | None,
-                    data_dir: str | None, seed: int) -> Callable:
+def _latent_sampler(run: Run, latents: str, class_label: int | None, data_dir: str | None,
+                    seed: int) -> Callable:
     """`sample(key, n) -> z` for the chosen latents (see `generate_images`)."""
-    config, prior = trainer.config, trainer.model.prior
+    config, prior = run.config, run.model.prior
     if latents not in LATENTS:
         raise ValueError(f"unknown latents {latents!r}; valid: {', '.join(LATENTS)}")
     if class_label is not None:
@@ -136,10 +89,8 @@ def _latent_sampler(trainer: Trainer, state, latents: str, class_label: int | No
     if latents == "recall":
         prior = recall_prior
     if latents == "gmm":
-        from jaxgan.eval import clustering
-
         images, _ = load_mnist(data_dir or config.data_dir or None, "test")
-        codes = encode(trainer, state, images)
+        codes = encode(run, images)
         gmm = clustering.fit_latent_gmm(codes["noise"], codes["logits"], prior.num_classes)
         rng = np.random.default_rng(seed)
 
@@ -155,55 +106,48 @@ def _latent_sampler(trainer: Trainer, state, latents: str, class_label: int | No
         return from_gmm
     sample = jax.jit(prior.sample, static_argnums=2)
     labels = None if class_label is None else np.int32(class_label)
-    return lambda key, n: sample(state.params["prior"], key, n, labels)[0]
+    return lambda key, n: sample(run.state.params["prior"], key, n, labels)[0]
 
 
 def generate_raw(
-    workdir: str | Path,
+    run: Run,
     num_samples: int,
     seed: int = 0,
     batch_size: int = 1000,
     class_label: int | None = None,
     latents: str = "prior",
     data_dir: str | None = None,
-    member: int | None = None,
-    raw_g: bool = False,
-) -> tuple[np.ndarray, object]:
-    """(samples float (n, D) in the networks' range, the run's config) from the latest
-    checkpoint; same seed, same samples. See `generate_images` for the options."""
-    trainer, state = load_run(workdir, member, raw_g)
+) -> np.ndarray:
+    """Samples float (n, D) in the networks' range; same run and seed, same samples. See
+    `generate_images` for the options."""
     if latents == "gmm":
         batch_size = max(num_samples, 1)  # the GMM's draw is stratified over the whole set
-    sample = _latent_sampler(trainer, state, latents, class_label, data_dir, seed)
-    apply = jax.jit(trainer.model.nets["g"].apply)
+    sample = _latent_sampler(run, latents, class_label, data_dir, seed)
+    apply = jax.jit(run.model.nets["g"].apply)
     key = jax.random.PRNGKey(seed)
     out = []
     for i, start in enumerate(range(0, num_samples, batch_size)):
         z = sample(jax.random.fold_in(key, i), batch_size)
-        out.append(np.asarray(jax.device_get(apply(state.params["g"], z)))[: num_samples - start])
-    dim = trainer.model.input_dims["d"] - trainer.model.objective.d_extra_inputs
-    return (np.concatenate(out) if out else np.zeros((0, dim), np.float32)), trainer.config
+        out.append(np.asarray(jax.device_get(apply(run.state.params["g"], z)))
+                   [: num_samples - start])
+    dim = run.model.input_dims["d"] - run.model.objective.d_extra_inputs
+    return np.concatenate(out) if out else np.zeros((0, dim), np.float32)
 
 
 def generate_images(
-    workdir: str | Path,
+    run: Run,
     num_samples: int,
     seed: int = 0,
-    pixel_map: str = "half",
-    batch_size: int = 1000,
     class_label: int | None = None,
     latents: str = "prior",
     data_dir: str | None = None,
-    member: int | None = None,
-    raw_g: bool = False,
 ) -> np.ndarray:
-    """uint8 (num_samples, 28, 28) images from the latest checkpoint; same seed, same images.
+    """uint8 (num_samples, 28, 28) images; same run and seed, same images.
 
     `latents`: "prior" (the trained prior), "recall" (ClusterGAN's improving-recall labels:
     stratified classes, active entry ~ N(1.1, 0.15²)), "gmm" (z_n from a Gaussian mixture fitted
-    on the encoder's codes of the MNIST test images). `class_label` keeps one component;
-    `member`: which GAN of a population; `raw_g`: G itself, not its EMA (runs that keep one).
+    on the encoder's codes of the MNIST test images). `class_label` keeps one component.
     """
-    x, _ = generate_raw(workdir, num_samples, seed, batch_size, class_label, latents, data_dir,
-                        member, raw_g)
-    return viz.to_uint8(x, pixel_map).reshape(-1, 28, 28)
+    x = generate_raw(run, num_samples, seed, class_label=class_label, latents=latents,
+                     data_dir=data_dir)
+    return viz.to_uint8(x).reshape(-1, 28, 28)

@@ -80,7 +80,8 @@ def import_template(g_path: str | Path, d_path: str | Path, workdir: str | Path,
                     data_dir: str | None = None) -> Path:
     """Writes `workdir` (config.json, a step-0 checkpoint, imported_from.json) from the template's
     `G.pth` and `D.pth`; refuses a workdir that already holds a checkpoint."""
-    from jaxgan.train import Trainer, has_checkpoint, make_mesh
+    from jaxgan.checkpoint import has_checkpoint
+    from jaxgan.train import Trainer, make_mesh
 
     workdir = Path(workdir)
     if has_checkpoint(workdir):

@@ -12,6 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgan import datasets, viz
+from jaxgan.data.mnist import load_mnist
+from jaxgan.eval import classifier
+from jaxgan.generate import encode
+from jaxgan.run import Run
 
 
 def _plt():
@@ -24,8 +28,6 @@ def _plt():
 
 
 def _digits(images_u8: np.ndarray) -> np.ndarray:
-    from jaxgan.eval import classifier
-
     _, logits = classifier.classify(classifier.load_params(), images_u8)
     return np.argmax(logits, 1)
 
@@ -42,20 +44,17 @@ def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = No
     with an encoder, of its codes [ẑ_n, ℓ] of MNIST test images coloured by the classifier's
     digit for the image. Returns the PNGs written (`<out>_latents.png`, `<out>_encoder.png`).
     G is the run's EMA where it keeps one, G itself with `raw_g`."""
-    from jaxgan.data.mnist import load_mnist
-    from jaxgan.generate import encode, load_run
-
-    trainer, state = load_run(workdir, member, raw_g)
-    if not datasets.get(trainer.config.dataset).is_image:
+    run = Run.open(workdir, member, raw_g)
+    if not datasets.get(run.config.dataset).is_image:
         raise ValueError("t-SNE plots colour by the MNIST classifier: an MNIST run is needed")
-    z, _ = trainer.model.prior.sample(state.params["prior"], jax.random.PRNGKey(seed), num)
-    images = viz.to_uint8(jax.device_get(trainer.generate(state, z))).reshape(-1, 28, 28)
+    z, _ = run.sample_prior(jax.random.PRNGKey(seed), num)
+    images = viz.to_uint8(jax.device_get(run.generate(z))).reshape(-1, 28, 28)
     panels = [("latents", np.asarray(z), _digits(images),
                f"t-SNE of {num} prior latents z, coloured by the classifier's digit for G(z)")]
-    if "enc" in trainer.model.nets:
-        real, _ = load_mnist(data_dir or trainer.config.data_dir or None, "test")
+    if "enc" in run.model.nets:
+        real, _ = load_mnist(data_dir or run.config.data_dir or None, "test")
         real = real[:num]
-        codes = encode(trainer, state, real)
+        codes = encode(run, real)
         x = np.concatenate([codes["noise"], jax.nn.softmax(codes["logits"])], 1)
         panels.append(("encoder", x, _digits(real), f"t-SNE of the encoder's codes of {num} "
                        "MNIST test images, coloured by the classifier's digit"))
@@ -82,12 +81,10 @@ def interpolations(workdir, out, pairs: int = 8, steps: int = 10, seed: int = 0,
     """A grid of G along straight lines in latent space, one pair per row: between two prior
     draws, or (`classes` = (a, b), labelled priors) between components a and b with the same noise
     (ClusterGAN: one one-hot label to the other). G as in `tsne`."""
-    from jaxgan.generate import load_run
-
-    trainer, state = load_run(workdir, member, raw_g)
-    if not datasets.get(trainer.config.dataset).is_image:
+    run = Run.open(workdir, member, raw_g)
+    if not datasets.get(run.config.dataset).is_image:
         raise ValueError("interpolation grids show digits: an MNIST run is needed")
-    prior, params = trainer.model.prior, state.params["prior"]
+    prior, params = run.model.prior, run.state.params["prior"]
     k_a, k_b = jax.random.split(jax.random.PRNGKey(seed))
     if classes is None:
         z_a, z_b = prior.sample(params, k_a, pairs)[0], prior.sample(params, k_b, pairs)[0]
@@ -100,7 +97,7 @@ def interpolations(workdir, out, pairs: int = 8, steps: int = 10, seed: int = 0,
         z_b = prior.sample(params, k_a, pairs, jnp.int32(classes[1]))[0]
     t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
     z = ((1 - t) * z_a[:, None] + t * z_b[:, None]).reshape(pairs * steps, -1)
-    x = jax.device_get(trainer.generate(state, z))
+    x = jax.device_get(run.generate(z))
     path = Path(f"{out}.png")
     viz.save_grid(viz.to_uint8(x).reshape(-1, 28, 28), path, nrow=steps)
     return path

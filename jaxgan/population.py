@@ -8,9 +8,15 @@ the run of seed `seed + i`; it reads the data in its own seed's order, or in mem
 
 from __future__ import annotations
 
-import jax
+from typing import TYPE_CHECKING
 
-from jaxgan.state import TrainState
+import jax
+import jax.numpy as jnp
+
+from jaxgan.state import EMA, TrainState, ema_decay
+
+if TYPE_CHECKING:
+    from jaxgan.variants import Model
 
 # vmap axes of a population state: every field but the shared step is stacked
 AXES = TrainState(step=None, params=0, opt_state=0, key=0, data_key=0, perm=0)
@@ -47,3 +53,35 @@ def check_member(config, member: int | None) -> None:
         raise MemberError(f"--member={member}: this run is a single GAN, not a population")
     if member is not None and not 0 <= member < n:
         raise MemberError(f"--member={member}: the population's members are 0..{n - 1}")
+
+
+def _state_of(seed, data_seed, model: Model, opt: dict, num_images: int,
+              ema: bool = False) -> TrainState:
+    root = jax.random.PRNGKey(seed)
+    _, _, _, k_step, _ = jax.random.split(root, 5)
+    params = model.init(root)
+    if ema:  # a buffer of its own: the train step donates the state
+        params[EMA] = jax.tree.map(jnp.copy, params["g"])
+    return TrainState(
+        step=jnp.zeros((), jnp.int32),
+        params=params,
+        opt_state={name: opt[name].init(params[name]) for name in model.trained},
+        key=k_step,
+        data_key=jax.random.split(jax.random.PRNGKey(data_seed), 5)[4],
+        perm=jnp.zeros((num_images,), jnp.int32),
+    )
+
+
+def create_state(config, model: Model, opt: dict, num_images: int) -> TrainState:
+    """A fresh state from `config.seed`: every network, the prior's params, their optimiser
+    states, and the step and data-order keys; for a population, member i's is seed + i's.
+    With `ema_decay` > 0, G's moving average starts as G (`params[EMA]`)."""
+    n, ema = size(config), ema_decay(config) > 0
+    if n == 1:
+        return _state_of(config.seed, config.seed, model, opt, num_images, ema)
+    seeds = config.seed + jnp.arange(n)
+    data_seeds = jnp.full((n,), config.seed) if config.same_data_order else seeds
+    # one program: run op by op, the vmapped init compiles each batched op on its own (2x slower)
+    make = jax.jit(jax.vmap(lambda s, ds: _state_of(s, ds, model, opt, num_images, ema),
+                            out_axes=AXES))
+    return make(seeds, data_seeds)

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -30,19 +29,17 @@ from jaxgan import (
     viz,
 )
 from jaxgan.config import (
-    OldLayout,
-    SavedConfigError,
     flatten,
     load_variant_config,
     mismatches,
+    read_saved,
     resolve_saved,
     to_json,
     validate,
 )
 from jaxgan.optim import optimizers
-from jaxgan.state import EMA, TrainState, ema_decay, for_sampling
+from jaxgan.state import TrainState, ema_decay, for_sampling
 from jaxgan.step import make_multi_step, make_step
-from jaxgan.variants import Model
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -65,38 +62,6 @@ def make_mesh(devices=None) -> Mesh:
     return Mesh(np.asarray(devices or jax.devices()), ("data",))
 
 
-def _state_of(seed, data_seed, model: Model, opt: dict, num_images: int,
-              ema: bool = False) -> TrainState:
-    root = jax.random.PRNGKey(seed)
-    _, _, _, k_step, _ = jax.random.split(root, 5)
-    params = model.init(root)
-    if ema:  # a buffer of its own: the train step donates the state
-        params[EMA] = jax.tree.map(jnp.copy, params["g"])
-    return TrainState(
-        step=jnp.zeros((), jnp.int32),
-        params=params,
-        opt_state={name: opt[name].init(params[name]) for name in model.trained},
-        key=k_step,
-        data_key=jax.random.split(jax.random.PRNGKey(data_seed), 5)[4],
-        perm=jnp.zeros((num_images,), jnp.int32),
-    )
-
-
-def create_state(config, model: Model, opt: dict, num_images: int) -> TrainState:
-    """A fresh state from `config.seed`: every network, the prior's params, their optimiser
-    states, and the step and data-order keys; for a population, member i's is seed + i's.
-    With `ema_decay` > 0, G's moving average starts as G (`params[EMA]`)."""
-    n, ema = population.size(config), ema_decay(config) > 0
-    if n == 1:
-        return _state_of(config.seed, config.seed, model, opt, num_images, ema)
-    seeds = config.seed + jnp.arange(n)
-    data_seeds = jnp.full((n,), config.seed) if config.same_data_order else seeds
-    # one program: run op by op, the vmapped init compiles each batched op on its own (2x slower)
-    make = jax.jit(jax.vmap(lambda s, ds: _state_of(s, ds, model, opt, num_images, ema),
-                            out_axes=population.AXES))
-    return make(seeds, data_seeds)
-
-
 def epoch_of(config, num_images: int, step: int) -> int:
     """Data epochs completed after `step` G steps (`n_critic` full batches each; the last partial
     batch of an epoch is dropped)."""
@@ -115,16 +80,10 @@ def total_steps(config, num_images: int) -> int:
     return int(config.num_steps) or -(-batches // config.n_critic)
 
 
-def has_checkpoint(workdir: Path) -> bool:
-    """Whether `workdir/checkpoints` holds a saved step (Orbax names them by step number)."""
-    ckpt = workdir / "checkpoints"
-    return ckpt.is_dir() and any(p.name.isdigit() for p in ckpt.iterdir())
-
-
 def check_workdir_config(config, workdir: Path) -> None:
     """Refuses to resume a workdir whose saved config differs in a model-defining field."""
     saved_path = workdir / "config.json"
-    if not has_checkpoint(workdir):
+    if not checkpoint.has_checkpoint(workdir):
         return
     if not saved_path.is_file():
         raise ConfigMismatch(
@@ -165,7 +124,7 @@ class Trainer:
         self._compiled = {}
 
     def init_state(self) -> TrainState:
-        state = create_state(self.config, self.model, self.opt, self.num_images)
+        state = population.create_state(self.config, self.model, self.opt, self.num_images)
         return jax.device_put(state, self.replicated)
 
     def put_data(self, samples: np.ndarray, labels: np.ndarray):
@@ -466,38 +425,3 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
                 viz.plot_losses(metrics_path, workdir / "losses.png")
                 viz.plot_quality(metrics_path, workdir / "quality.png")
     return state
-
-
-def read_saved(path: Path) -> dict:
-    """A workdir's config.json as it was saved, or SavedConfigError in one line."""
-    try:
-        saved = json.loads(path.read_text())
-    except ValueError as e:
-        raise SavedConfigError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(saved, dict):
-        raise SavedConfigError(f"{path}: not a training config (a JSON object of fields)")
-    return saved
-
-
-def load_config(workdir: str | Path):
-    path = Path(workdir) / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: not found; is --workdir a training run's directory?")
-    saved = read_saved(path)
-    try:
-        return resolve_saved(saved)
-    except OldLayout:
-        raise
-    except ValueError as e:  # e.g. a variant this version does not have
-        raise SavedConfigError(f"{path}: {e}") from None
-
-
-def try_load_config(workdir: str | Path | None):
-    """`load_config`, or None where it would raise: for the callers that only peek at a workdir
-    and leave reporting a missing or broken one to the path that loads its checkpoint."""
-    if workdir is None:
-        return None
-    try:
-        return load_config(Path(workdir).expanduser())
-    except (OSError, ValueError):
-        return None

@@ -388,13 +388,13 @@ def test_resume_is_bit_identical_with_an_encoder_and_a_learned_prior(small_mnist
 
 def test_a_workdir_of_the_old_flat_layout_is_one_line(three_checkpoints, small_mnist):
     from jaxgan.config import OldLayout
-    from jaxgan.generate import load_run
+    from jaxgan.run import Run
 
     flat = {"variant": "vanilla", "latent_dim": 100, "lr_g": 2e-4, "lr_d": 2e-4}
     (three_checkpoints / "config.json").write_text(json.dumps(flat))
     config = _config(small_mnist, 2 * N)
     for action in (lambda: train_and_evaluate(config, three_checkpoints, False),
-                   lambda: load_run(three_checkpoints)):
+                   lambda: Run.open(three_checkpoints)):
         with pytest.raises(OldLayout, match="before its configs had subtrees"):
             action()
     assert json.loads((three_checkpoints / "config.json").read_text()) == flat

@@ -69,11 +69,13 @@ def test_train_then_sample(tmp_path, variant, small_mnist):
     r = run("sample.py", f"--workdir={workdir}", f"--out={tmp_path / 'c'}", "--class=1")
     assert r.returncode == 1 and "--class needs a prior with labelled components" in r.stderr
     assert not (tmp_path / "c").exists()
+    from jaxgan.run import Run
     from jaxgan.samplers.refine import sample_with
 
+    opened = Run.open(workdir)
     with pytest.raises(ValueError, match="^--ddls_steps=-1: must be >= 0$"):
-        sample_with(workdir, 12, "ddls", {"steps": -1})  # bin/sample.py: one error line
-    x, info = sample_with(workdir, 12, "ddls", {"steps": 3})
+        sample_with(opened, 12, "ddls", {"steps": -1})  # bin/sample.py: one error line
+    x, info = sample_with(opened, 12, "ddls", {"steps": 3})
     assert x.shape == (12, 784) and info["acceptance"] == 1.0
     assert "BCE-trained" in info["critic"]
     from jaxgan.generate import component_agreement, generate_raw
@@ -81,27 +83,29 @@ def test_train_then_sample(tmp_path, variant, small_mnist):
     for latents in ("recall", "gmm"):
         with pytest.raises(ValueError, match=f"^--{latents} needs ClusterGAN's one-hot prior, "
                                              "not 'gaussian'$"):
-            generate_raw(workdir, 12, latents=latents)
+            generate_raw(opened, 12, latents=latents)
 
-    assert component_agreement(workdir, per_component=5) is None
+    assert component_agreement(opened, per_component=5) is None
 
 
 def _clustergan_sampling_and_clustering(workdir, tmp_path):
     """GMM latents of one class, and the encoder's clustering scores of the test images."""
     from jaxgan.generate import component_agreement, encoder_clustering, generate_images
+    from jaxgan.run import Run
 
     r = run("sample.py", f"--workdir={workdir}", f"--out={tmp_path / 'gmm'}", "--num_samples=12",
             "--latents=gmm", "--class=2", "--format=npz")
     assert r.returncode == 0, r.stderr[-2000:]
     assert "gmm latents, class 2" in r.stdout
     assert np.load(tmp_path / "gmm" / "samples.npz")["images"].shape == (12, 28, 28)
-    recall = generate_images(workdir, 20, latents="recall", class_label=4)
+    opened = Run.open(workdir)
+    recall = generate_images(opened, 20, latents="recall", class_label=4)
     assert recall.shape == (20, 28, 28) and recall.dtype == np.uint8
-    clusters = encoder_clustering(workdir)
+    clusters = encoder_clustering(opened)
     for rule in ("argmax", "kmeans"):
         assert set(clusters[rule]) == {"purity", "accuracy", "nmi", "ari"}
         assert 0.1 <= clusters[rule]["accuracy"] <= clusters[rule]["purity"] <= 1.0
-    agree = component_agreement(workdir, per_component=20)
+    agree = component_agreement(opened, per_component=20)
     assert 0.0 <= agree["digit_accuracy"] <= agree["matched_accuracy"] <= 1.0
     assert agree["matched_accuracy"] >= 0.1  # a one-to-one map always recovers at least 1/10
 

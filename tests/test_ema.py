@@ -21,10 +21,11 @@ from test_population import _trained
 from jaxgan import population, viz
 from jaxgan.config import validate
 from jaxgan.data.mnist import load_mnist
-from jaxgan.generate import generate_raw, load_run
+from jaxgan.generate import generate_raw
+from jaxgan.run import Run
 from jaxgan.samplers import source
 from jaxgan.state import EMA, for_sampling, g_name
-from jaxgan.train import ConfigMismatch, Trainer, _grid, make_mesh, train_and_evaluate
+from jaxgan.train import ConfigMismatch, Trainer, _grids, make_mesh, train_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 DECAY = 0.9  # far from 1, so a few steps move the EMA visibly off G's initial weights
@@ -127,26 +128,26 @@ def test_the_ema_is_checkpointed_and_resumes_bit_for_bit(ema_runs, trained, smal
 
 def test_sampling_uses_the_ema_and_raw_g_picks_g(ema_runs):
     workdir, straight = ema_runs[0], ema_runs[1]
-    trainer, state = load_run(workdir)
-    _, raw = load_run(workdir, raw_g=True)
+    ema_run, raw_run = Run.open(workdir), Run.open(workdir, raw_g=True)
+    state, raw = ema_run.state, raw_run.state
     assert EMA not in state.params and EMA not in raw.params
     chex.assert_trees_all_equal(state.params["g"], straight.params[EMA])
     chex.assert_trees_all_equal(raw.params["g"], straight.params["g"])
-    z = trainer.model.prior.sample(straight.params["prior"], jax.random.PRNGKey(0), 8)[0]
-    g = trainer.model.nets["g"].apply
-    # the samplers' source of a training state, and of a loaded run, generate with the EMA
+    z = ema_run.model.prior.sample(straight.params["prior"], jax.random.PRNGKey(0), 8)[0]
+    g = ema_run.model.nets["g"].apply
+    # the samplers' source of a training state, and of an opened run, generate with the EMA
     for s in (straight, state):
-        np.testing.assert_array_equal(source(trainer, s).generate(z), g(straight.params[EMA], z))
-    a, config = generate_raw(workdir, 8)
-    b, _ = generate_raw(workdir, 8, raw_g=True)
+        np.testing.assert_array_equal(source(ema_run, s).generate(z), g(straight.params[EMA], z))
+    a, config = generate_raw(ema_run, 8), ema_run.config
+    b = generate_raw(raw_run, 8)
     assert a.shape == b.shape == (8, 784) and not np.allclose(a, b)
     assert g_name(config) == "EMA G (decay 0.9)" and g_name(config, raw_g=True) == "raw G"
     assert g_name(_config("", 1)) is None
 
-    from jaxgan.eval.evaluate import sample_workdir
+    from jaxgan.eval.evaluate import sample_run
 
-    assert "seed 0, EMA G (decay 0.9))" in sample_workdir(str(workdir), 8).description
-    assert "seed 0, raw G)" in sample_workdir(str(workdir), 8, raw_g=True).description
+    assert "seed 0, EMA G (decay 0.9))" in sample_run(ema_run, 8).description
+    assert "seed 0, raw G)" in sample_run(raw_run, 8).description
 
 
 @pytest.mark.slow
@@ -160,7 +161,7 @@ def test_bin_sample_raw_g_writes_gs_samples_and_says_so(ema_runs, tmp_path):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "(half, prior latents, raw G)" in r.stdout
-    raw, _ = generate_raw(workdir, 8, raw_g=True)
+    raw = generate_raw(Run.open(workdir, raw_g=True), 8)
     with np.load(out / "samples.npz") as f:
         np.testing.assert_array_equal(f["images"], viz.to_uint8(raw).reshape(-1, 28, 28))
 
@@ -172,8 +173,8 @@ def test_the_grids_show_the_ema(ema_runs, small_mnist, tmp_path):
     key = jax.random.PRNGKey(0)
     for name, state in (("train", straight), ("ema", for_sampling(straight)),
                         ("raw", for_sampling(straight, raw_g=True))):
-        _grid(trainer, state, key, 4, tmp_path / f"{name}.png")
-    read = lambda name: (tmp_path / f"{name}.png").read_bytes()  # noqa: E731
+        _grids(trainer, state, key, 4, tmp_path, f"{name}.png")
+    read = lambda name: (tmp_path / "grids" / f"{name}.png").read_bytes()  # noqa: E731
     assert read("train") == read("ema") != read("raw")
 
 

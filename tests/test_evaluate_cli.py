@@ -10,6 +10,7 @@ import sys
 import types
 from pathlib import Path
 
+import ml_collections
 import numpy as np
 import pytest
 
@@ -128,8 +129,7 @@ def test_cli_bad_input_is_one_error_line(tmp_path, cache_dir):
 def test_a_broken_config_json_is_one_error_line(tmp_path, cache_dir):
     """Not JSON, not an object, or a variant this version lacks: one line naming the file, from
     the CLI, from `load_config` (which sampling and plotting share) and when resuming."""
-    from jaxgan.config import SavedConfigError
-    from jaxgan.train import load_config, try_load_config
+    from jaxgan.config import SavedConfigError, load_config, try_load_config
 
     path = tmp_path / "config.json"
     cases = {"{bad": "not valid JSON", "[1, 2]": "not a training config",
@@ -253,28 +253,34 @@ def test_rgb_and_channel_first_arrays_become_gray(tmp_path):
 
 
 def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp_path):
-    from jaxgan.generate import describe  # the real one, before the module is stood in for
-
     images = load_mnist(small_mnist, "test", download=False)[0]
+    reference = tmp_path / "reference.npz"
+    np.savez(reference, images=images[:500])
+    with pytest.raises(EvaluationError, match="no such training workdir"):
+        ev.evaluate(workdir=str(tmp_path / "missing"), reference=str(reference))
     calls = []
+    opened = types.SimpleNamespace(config=ml_collections.ConfigDict({"data_dir": ""}),
+                                   describe=lambda n, seed: f"the run ({n} samples, seed {seed})")
 
-    def generate_images(workdir, num_samples, seed=0, pixel_map="half", member=None,
-                        raw_g=False):
-        calls.append((workdir, num_samples, seed))
+    def open_workdir(workdir, member=None, raw_g=False):
+        calls.append(workdir)
+        return opened
+
+    def generate_images(run, num_samples, seed=0):
+        assert run is opened
+        calls.append((num_samples, seed))
         return images[seed : seed + num_samples]
 
+    monkeypatch.setattr(ev, "open_workdir", open_workdir)
     monkeypatch.setitem(
         sys.modules,
         "jaxgan.generate",
         types.SimpleNamespace(
             generate_images=generate_images,
-            describe=describe,
-            encoder_clustering=lambda workdir, data_dir, member: None,
-            component_agreement=lambda workdir, seed, member, raw_g: None,
+            encoder_clustering=lambda run, data_dir: None,
+            component_agreement=lambda run, seed: None,
         ),
     )
-    reference = tmp_path / "reference.npz"
-    np.savez(reference, images=images[:500])
     report = ev.evaluate(
         workdir=str(tmp_path),
         num_samples=300,
@@ -282,10 +288,8 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
         reference=str(reference),
         cache_dir=str(tmp_path / "cache"),
     )
-    assert calls == [(str(tmp_path), 300, 3)]
+    assert calls == [str(tmp_path), (300, 3)]  # the run is opened once
     assert report["n_fake"] == 300 and "seed 3" in report["samples"]
-    with pytest.raises(EvaluationError, match="no such training workdir"):
-        ev.evaluate(workdir=str(tmp_path / "missing"), reference=str(reference))
 
 
 @pytest.mark.slow

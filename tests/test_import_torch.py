@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from test_weights import write_zip
 
-from jaxgan.generate import load_run
 from jaxgan.import_torch import TemplateError, import_template
+from jaxgan.run import Run
 
 
 def _linears(widths, rng, prefix=""):
@@ -43,12 +43,12 @@ def test_the_imported_nets_compute_the_templates(template, tmp_path):
     g, d, g_path, d_path = template
     workdir = import_template(g_path, d_path, tmp_path / "run")
     assert json.loads((workdir / "imported_from.json").read_text())["G"] == str(g_path.resolve())
-    trainer, state = load_run(workdir)
     z = np.random.default_rng(1).standard_normal((16, 100)).astype(np.float32)
-    x = np.asarray(trainer.generate(state, z))
+    opened = Run.open(workdir)
+    x = np.asarray(opened.generate(z))
     # float32 matmuls of length <= 1024 against a float64 forward; tanh's slope <= 1
     np.testing.assert_allclose(x, np.tanh(_mlp(g, z)), atol=1e-5)
-    logit = trainer.model.apply["d"](state.params["d"], x)["logit"]
+    logit = opened.model.apply["d"](opened.state.params["d"], x)["logit"]
     np.testing.assert_allclose(np.asarray(logit).ravel(), _mlp(d, x, "module.").ravel(),
                                atol=1e-5, rtol=1e-5)
     with pytest.raises(TemplateError, match="already holds a checkpoint"):

@@ -132,7 +132,7 @@ def test_a_saved_node_of_another_optimiser_resolves_to_what_the_command_line_giv
 def test_rmsprop_and_clipping_by_flags_on_vanilla(small_mnist, tmp_path):
     """bin/train.py with `--config.optim.g.name=rmsprop --config.optim.d.clip=0.01`: the run's
     G trains with RMSprop, D with Adam, and every D weight ends within [−0.01, 0.01]."""
-    from jaxgan.generate import load_run
+    from jaxgan.run import Run
 
     workdir = tmp_path / "run"
     r = subprocess.run(
@@ -146,7 +146,7 @@ def test_rmsprop_and_clipping_by_flags_on_vanilla(small_mnist, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     saved = json.loads((workdir / "config.json").read_text())["optim"]
     assert (saved["g"]["name"], saved["d"]["name"], saved["d"]["clip"]) == ("rmsprop", "adam", 0.01)
-    _, state = load_run(workdir)
+    state = Run.open(workdir).state
     assert "ScaleByRmsState" in _kinds(state.opt_state["g"])
     assert "ScaleByAdamState" in _kinds(state.opt_state["d"])
     assert max(float(jnp.max(jnp.abs(w))) for w in jax.tree.leaves(state.params["d"])) <= 0.01

@@ -9,6 +9,7 @@ import pytest
 
 from jaxgan import datasets, population
 from jaxgan.config import load_variant_config
+from jaxgan.run import Run
 from jaxgan.train import Trainer, make_mesh, train_and_evaluate
 
 N, B, STEPS = 256, 32, 2
@@ -92,16 +93,16 @@ def test_a_population_resumes_exactly_and_is_sampled_and_evaluated_per_member(tm
     assert [(r["step"], r["member"]) for r in rows] == [(3, 0), (3, 1), (6, 0), (6, 1)]
     assert list((tmp_path / "resumed" / "grids" / "member_1").glob("*.png"))
 
-    points, config = generate_raw(tmp_path / "resumed", 100, member=1)
+    member = Run.open(tmp_path / "resumed", member=1)
+    points, config = generate_raw(member, 100), member.config
     assert points.shape == (100, 2) and config.seed == 1 and config.num_seeds == 1
-    x, info = sample_with(tmp_path / "resumed", 300, "drs", {"burn_in": 500, "batch": 500},
-                          member=1)
+    x, info = sample_with(member, 300, "drs", {"burn_in": 500, "batch": 500})
     assert x.shape == (300, 2) and 0 < info["acceptance"] <= 1
     assert "BCE-trained" in info["critic"]
     with pytest.raises(population.MemberError, match="--member=0..1"):
-        generate_raw(tmp_path / "resumed", 100)
+        Run.open(tmp_path / "resumed")
     with pytest.raises(population.MemberError, match="members are 0..1"):
-        generate_raw(tmp_path / "resumed", 100, member=2)
+        Run.open(tmp_path / "resumed", member=2)
     out = tmp_path / "eval.json"
     report = run(json_path=str(out), workdir=str(tmp_path / "resumed"), num_samples=200,
                  out=open(tmp_path / "stdout", "w"))

@@ -20,8 +20,9 @@ from jax.sharding import PartitionSpec as P
 
 from jaxgan import variants
 from jaxgan.config import load_variant_config
+from jaxgan.population import create_state
 from jaxgan.step import make_multi_step, make_step, to_pixels
-from jaxgan.train import Trainer, create_state, make_mesh, optimizers
+from jaxgan.train import Trainer, make_mesh, optimizers
 
 BATCH = 64
 BATCHES_PER_EPOCH = 5

@@ -224,27 +224,22 @@ def load_images(
     )
 
 
-def run_data_dir(workdir: str) -> str | None:
-    """The `data_dir` a training workdir was trained with (None when its config has none)."""
-    from jaxgan.train import try_load_config
-
-    config = try_load_config(workdir)
-    return None if config is None else config.get("data_dir") or None
-
-
-def sample_workdir(workdir: str, num_samples: int, seed: int = 0,
-                   member: int | None = None, raw_g: bool = False) -> ImageSet:
-    """`num_samples` digits from the latest checkpoint of a training workdir (of one member of a
-    population), by G's EMA where the run keeps one, or G itself with `raw_g`."""
+def open_workdir(workdir: str, member: int | None = None, raw_g: bool = False):
+    """The training run in `workdir` (`jaxgan.run.Run`: config and checkpoint read once), of one
+    member of a population, sampled by G's EMA where the run keeps one, G itself with `raw_g`."""
     if not Path(workdir).expanduser().is_dir():
         raise EvaluationError(f"{workdir}: no such training workdir")
-    from jaxgan.generate import describe, generate_images
+    from jaxgan.run import Run
 
-    images = np.asarray(generate_images(workdir, num_samples, seed=seed, member=member,
-                                        raw_g=raw_g))
-    images = _channels_last(quantize(images), workdir)
-    return ImageSet(describe(workdir, images.shape[0], seed, member, raw_g), to_gray28(images),
-                    images)
+    return Run.open(Path(workdir).expanduser(), member, raw_g)
+
+
+def sample_run(run, num_samples: int, seed: int = 0) -> ImageSet:
+    """`num_samples` digits of an opened run (`open_workdir`)."""
+    from jaxgan.generate import generate_images
+
+    images = np.asarray(generate_images(run, num_samples, seed=seed))
+    return ImageSet(run.describe(images.shape[0], seed), images, images)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -338,11 +333,12 @@ def evaluate(
         raise EvaluationError(f"--num_reference must exceed {max(K_PR, K_DC)}, got {num_reference}")
     from jaxgan.eval.toy import toy_points, toy_report
 
-    toy = toy_points(samples, workdir, num_samples, seed, member, raw_g)
+    run = None if workdir is None else open_workdir(workdir, member, raw_g)
+    toy = toy_points(samples, run, num_samples, seed)
     if toy is not None:
         return toy_report(*toy) | {"seconds": time.perf_counter() - start}
-    if workdir is not None and data_dir is None:
-        data_dir = run_data_dir(workdir)
+    if run is not None and data_dir is None:
+        data_dir = run.config.get("data_dir") or None
 
     extractors = {}
     for name in features:
@@ -366,7 +362,7 @@ def evaluate(
     fake = (
         load_images(samples, num_samples, data_dir, want_rgb)
         if samples is not None
-        else sample_workdir(workdir, num_samples, seed, member, raw_g)
+        else sample_run(run, num_samples, seed)
     )
     if len(fake) <= max(K_PR, K_DC):
         raise EvaluationError(f"{fake.description}: need more than {max(K_PR, K_DC)} images")
@@ -387,11 +383,11 @@ def evaluate(
         for metric, value in values.items():
             rows.append(_row(metric, value, len(real), len(fake), name, METRIC_K.get(metric)))
     clusters = components = None
-    if workdir is not None:
+    if run is not None:
         from jaxgan.generate import component_agreement, encoder_clustering
 
-        clusters = encoder_clustering(workdir, data_dir, member)
-        components = component_agreement(workdir, seed=seed, member=member, raw_g=raw_g)
+        clusters = encoder_clustering(run, data_dir)
+        components = component_agreement(run, seed=seed)
     return {
         "clustering": clusters,
         "components": components,

@@ -10,7 +10,7 @@ def population_size(workdir: str | None) -> int:
     """How many GANs a training workdir holds (1 for a plain run, or when it cannot tell: the
     image path then reports the missing or broken workdir)."""
     from jaxgan import population
-    from jaxgan.train import try_load_config
+    from jaxgan.config import try_load_config
 
     config = try_load_config(workdir)
     return 1 if config is None else population.size(config)

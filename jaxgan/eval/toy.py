@@ -11,21 +11,17 @@ import numpy as np
 from jaxgan.data import toy2d
 
 
-def toy_points(samples: str | None, workdir: str | None, num_samples: int, seed: int,
-               member: int | None = None, raw_g: bool = False):
-    """(points (n, 2), toy name, description) when the source is a toy run (sampled by its EMA
-    of G where it keeps one, G itself with `raw_g`) or a toy npz; else None."""
-    if workdir is not None:
-        from jaxgan.train import try_load_config
-
-        config = try_load_config(workdir)  # None: the image path reports what is wrong
-        name = None if config is None else config.get("dataset", "mnist")
+def toy_points(samples: str | None, run, num_samples: int, seed: int):
+    """(points (n, 2), toy name, description) when the source is an opened toy run
+    (`jaxgan.run.Run`) or a toy npz; else None."""
+    if run is not None:
+        name = run.config.get("dataset", "mnist")
         if name not in toy2d.TOY2D_NAMES:
             return None
-        from jaxgan.generate import describe, generate_raw
+        from jaxgan.generate import generate_raw
 
-        points, _ = generate_raw(workdir, num_samples, seed, member=member, raw_g=raw_g)
-        return points, name, describe(workdir, len(points), seed, member, raw_g)
+        points = generate_raw(run, num_samples, seed)
+        return points, name, run.describe(len(points), seed)
     if samples is not None and samples.endswith(".npz") and Path(samples).is_file():
         try:
             with np.load(samples) as f:

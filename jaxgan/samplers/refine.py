@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import jax
 import numpy as np
 
 from jaxgan import datasets, viz
-from jaxgan.generate import load_run
+from jaxgan.run import Run
 from jaxgan.samplers import SAMPLERS, critic, source
 from jaxgan.step import to_inputs
 
@@ -18,7 +17,7 @@ CALIBRATE = ("auto", "always", "never")
 
 
 def sample_with(
-    workdir: str | Path,
+    run: Run,
     num_samples: int,
     sampler: str,
     options: dict | None = None,
@@ -26,17 +25,15 @@ def sample_with(
     calibrate: str = "auto",
     calibration_samples: int = 5000,
     data_dir: str | None = None,
-    member: int | None = None,
-    raw_g: bool = False,
 ) -> tuple[np.ndarray, dict]:
-    """`num_samples` samples (float (n, D), the networks' range) of a run refined by one of
+    """`num_samples` samples (float (n, D), the networks' range) of an opened run refined by one of
     `SAMPLERS`, and what it did (`critic`: how D's score became a log-ratio,
     `attempts`, `acceptance`, `seconds`, ...).
 
     `calibrate`: "auto" fits a logistic calibration on `calibration_samples` held-out real samples
     (the test split) when D was not trained with BCE (every sampler reads D as a log-ratio or a
-    probability), and always for MH; "always" / "never" force it. `member`: which GAN of a
-    population; `raw_g`: refine G itself, not its EMA (runs that keep one).
+    probability), and always for MH; "always" / "never" force it. The run's sampling G is
+    refined: its EMA where it keeps one, unless it was opened with `raw_g`.
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
@@ -45,9 +42,8 @@ def sample_with(
     if calibration_samples < 10:
         raise ValueError(f"--calibration_samples={calibration_samples}: must be >= 10")
     start = time.perf_counter()
-    trainer, state = load_run(workdir, member, raw_g)
-    src = source(trainer, state)
-    config = trainer.config
+    src = source(run, run.state)
+    config = run.config
     key = jax.random.PRNGKey(seed)
     method = SAMPLERS[sampler]
     from_real = getattr(method, "STARTS_FROM_REAL", False)

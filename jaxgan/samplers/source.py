@@ -34,8 +34,9 @@ class Source(NamedTuple):
 
 
 def source(trainer, state) -> Source:
-    """The `Source` of a loaded run; NoCritic when its D has no per-sample score. Its G is the
-    one `for_sampling` picks (a state from `load_run` has already picked it)."""
+    """The `Source` of a state of `trainer`'s model (a `jaxgan.run.Run` or a Trainer: what has
+    `model` and `config`); NoCritic when its D has no per-sample score. Its G is the one
+    `for_sampling` picks (a `Run`'s state has already picked it)."""
     model = trainer.model
     realness = model.objective.realness
     if realness is None or model.objective.d_extra_inputs:

@@ -19,12 +19,13 @@ from absl import app, flags, logging
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from jaxgan.checkpoint import CheckpointError  # noqa: E402
+from jaxgan.classifier import ClassifierWeightsError  # noqa: E402
 from jaxgan.cli import one_line_warnings  # noqa: E402
 from jaxgan.config import OldLayout, SavedConfigError  # noqa: E402
 from jaxgan.data.mnist import MnistError  # noqa: E402
-from jaxgan.eval.classifier import ClassifierWeightsError  # noqa: E402
-from jaxgan.eval.evaluate import EvaluationError, run  # noqa: E402
+from jaxgan.eval.sources import EvaluationError  # noqa: E402
 from jaxgan.population import MemberError  # noqa: E402
+from jaxgan.report import run  # noqa: E402
 from jaxgan.runs import NoTrainedRun, workdir_or_latest  # noqa: E402
 
 FLAGS = flags.FLAGS

@@ -2,9 +2,9 @@
 
     python bin/train_classifier.py --data_dir=/path/to/mnist
 
-writes jaxgan/eval/classifier_weights.npz and prints its test accuracy and SHA-256; record both,
-with the exact command, in jaxgan/eval/CLASSIFIER.md, and the hash as WEIGHTS_SHA256 in
-jaxgan/eval/classifier.py.
+writes jaxgan/classifier_weights.npz and prints its test accuracy and SHA-256; record both,
+with the exact command, in jaxgan/CLASSIFIER.md, and the hash as WEIGHTS_SHA256 in
+jaxgan/classifier.py.
 """
 
 import sys
@@ -15,8 +15,8 @@ from absl import app, flags
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from jaxgan import classifier  # noqa: E402
 from jaxgan.data.mnist import MnistError, load_mnist  # noqa: E402
-from jaxgan.eval import classifier  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR or ~/.cache).")

@@ -15,6 +15,7 @@ import numpy as np
 
 from jaxgan import viz
 from jaxgan.data import toy2d
+from jaxgan.data.mnist import load_mnist
 from jaxgan.models import IMAGE_DIM
 
 TOY_TRAIN, TOY_TEST = 50_000, 10_000
@@ -29,8 +30,6 @@ class Dataset(NamedTuple):
 
 
 def _mnist(data_dir, split):
-    from jaxgan.data.mnist import load_mnist
-
     return load_mnist(data_dir or None, split)
 
 

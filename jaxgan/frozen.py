@@ -9,6 +9,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxgan import classifier
 from jaxgan.models import IMAGE_DIM
 
 
@@ -18,26 +19,18 @@ class Frozen(NamedTuple):
     data_dim: int  # the data it reads
 
 
-def _classifier_params():
-    from jaxgan.eval import classifier
-
-    return classifier.load_params()
-
-
 def classifier_outputs(params, x):
     """The project's MNIST CNN on G's outputs x (B, 784) in [-1, 1]: (logits (B, 10), 128-d
     penultimate features), differentiable in x."""
-    from jaxgan.eval.classifier import MnistCNN
-
     pixels = (x.reshape(-1, 28, 28) + 1.0) * 127.5  # the uint8 scale the CNN was trained on
-    return MnistCNN().apply({"params": params}, pixels)
+    return classifier.MnistCNN().apply({"params": params}, pixels)
 
 
 def _classifier_features(params, x):
     return classifier_outputs(params, x)[1]
 
 
-FROZEN = {"classifier": Frozen(_classifier_params, _classifier_features, IMAGE_DIM)}
+FROZEN = {"classifier": Frozen(classifier.load_params, _classifier_features, IMAGE_DIM)}
 
 
 def load(names, data_dim: int) -> dict | None:

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from jaxgan import priors, viz
+from jaxgan import classifier, priors, viz
 from jaxgan.data.mnist import load_mnist
-from jaxgan.eval import classifier, clustering
+from jaxgan.eval import clustering
 from jaxgan.run import Run
 from jaxgan.step import to_pixels
 

@@ -20,8 +20,10 @@ import jax
 import numpy as np
 
 from jaxgan import checkpoint, lock
+from jaxgan.checkpoint import has_checkpoint
 from jaxgan.config import load_variant_config, to_json
 from jaxgan.eval.torch_legacy import load_state_dict
+from jaxgan.train import Trainer, make_mesh
 
 
 class TemplateError(ValueError):
@@ -80,8 +82,6 @@ def import_template(g_path: str | Path, d_path: str | Path, workdir: str | Path,
                     data_dir: str | None = None) -> Path:
     """Writes `workdir` (config.json, a step-0 checkpoint, imported_from.json) from the template's
     `G.pth` and `D.pth`; refuses a workdir that already holds a checkpoint."""
-    from jaxgan.checkpoint import has_checkpoint
-    from jaxgan.train import Trainer, make_mesh
 
     workdir = Path(workdir)
     if has_checkpoint(workdir):

@@ -11,9 +11,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgan import datasets, viz
+from jaxgan import classifier, datasets, viz
 from jaxgan.data.mnist import load_mnist
-from jaxgan.eval import classifier
 from jaxgan.generate import encode
 from jaxgan.run import Run
 

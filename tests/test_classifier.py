@@ -9,9 +9,9 @@ import jax
 import numpy as np
 import pytest
 
+from jaxgan import classifier
+from jaxgan.classifier import ClassifierWeightsError
 from jaxgan.data.mnist import load_mnist
-from jaxgan.eval import classifier
-from jaxgan.eval.classifier import ClassifierWeightsError
 
 
 @pytest.fixture(scope="module")

@@ -144,7 +144,7 @@ def test_sampling_uses_the_ema_and_raw_g_picks_g(ema_runs):
     assert g_name(config) == "EMA G (decay 0.9)" and g_name(config, raw_g=True) == "raw G"
     assert g_name(_config("", 1)) is None
 
-    from jaxgan.eval.evaluate import sample_run
+    from jaxgan.report import sample_run
 
     assert "seed 0, EMA G (decay 0.9))" in sample_run(ema_run, 8).description
     assert "seed 0, raw G)" in sample_run(raw_run, 8).description

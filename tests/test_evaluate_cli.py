@@ -14,10 +14,11 @@ import ml_collections
 import numpy as np
 import pytest
 
+from jaxgan import report as ev
 from jaxgan.config import variant_names
 from jaxgan.data.mnist import load_mnist
-from jaxgan.eval import evaluate as ev
-from jaxgan.eval.evaluate import EvaluationError
+from jaxgan.eval import sources
+from jaxgan.eval.sources import EvaluationError
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIFIER_METRICS = (
@@ -233,11 +234,11 @@ def test_bad_inputs_raise_evaluation_errors(tmp_path, small_mnist):
 
 def test_quantize_matches_png_rounding():
     u8 = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
-    np.testing.assert_array_equal(ev.quantize(u8.astype(np.float64) / 255), u8)
-    np.testing.assert_array_equal(ev.quantize(u8.astype(np.float32) / 127.5 - 1), u8)
+    np.testing.assert_array_equal(sources.quantize(u8.astype(np.float64) / 255), u8)
+    np.testing.assert_array_equal(sources.quantize(u8.astype(np.float32) / 127.5 - 1), u8)
     # Halfway values round up, as torchvision's save_image does (not banker's rounding).
-    assert ev.quantize(np.array([0.5 / 255, 2.5 / 255]))[0] == 1
-    assert ev.quantize(np.array([0.5 / 255, 2.5 / 255]))[1] == 3
+    assert sources.quantize(np.array([0.5 / 255, 2.5 / 255]))[0] == 1
+    assert sources.quantize(np.array([0.5 / 255, 2.5 / 255]))[1] == 3
 
 
 def test_rgb_and_channel_first_arrays_become_gray(tmp_path):
@@ -245,10 +246,10 @@ def test_rgb_and_channel_first_arrays_become_gray(tmp_path):
     rgb_nchw = np.repeat(gray[:, None], 3, axis=1)
     path = tmp_path / "rgb.npz"
     np.savez(path, images=rgb_nchw)
-    loaded = ev.load_images(str(path), want_rgb=True)
+    loaded = sources.load_images(str(path), want_rgb=True)
     np.testing.assert_array_equal(loaded.gray, gray)
     assert loaded.rgb.shape == (8, 28, 28, 3)
-    big = ev.to_gray28(np.zeros((2, 56, 56), np.uint8) + 200)
+    big = sources.to_gray28(np.zeros((2, 56, 56), np.uint8) + 200)
     assert big.shape == (2, 28, 28) and (big == 200).all()
 
 
@@ -272,15 +273,9 @@ def test_workdir_samples_come_from_generate_images(monkeypatch, small_mnist, tmp
         return images[seed : seed + num_samples]
 
     monkeypatch.setattr(ev, "open_workdir", open_workdir)
-    monkeypatch.setitem(
-        sys.modules,
-        "jaxgan.generate",
-        types.SimpleNamespace(
-            generate_images=generate_images,
-            encoder_clustering=lambda run, data_dir: None,
-            component_agreement=lambda run, seed: None,
-        ),
-    )
+    monkeypatch.setattr(ev, "generate_images", generate_images)
+    monkeypatch.setattr(ev, "encoder_clustering", lambda run, data_dir: None)
+    monkeypatch.setattr(ev, "component_agreement", lambda run, seed: None)
     report = ev.evaluate(
         workdir=str(tmp_path),
         num_samples=300,

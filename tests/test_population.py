@@ -71,8 +71,8 @@ def test_same_data_order_gives_every_member_member_0s_order():
 @pytest.mark.slow
 def test_a_population_resumes_exactly_and_is_sampled_and_evaluated_per_member(tmp_path):
     """On the 2-D ring: train, resume, sample plainly and with DRS, score the modes."""
-    from jaxgan.eval.evaluate import run
     from jaxgan.generate import generate_raw
+    from jaxgan.report import run
     from jaxgan.samplers.refine import sample_with
 
     c = load_variant_config("vanilla")

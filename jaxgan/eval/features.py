@@ -3,7 +3,7 @@
 An `Extractor` bundles a name, a fingerprint of its weights (so cached reference features name the
 exact network that made them), the image form it takes, and the extraction function. Registered:
 
-* `classifier`: the committed MNIST CNN (`jaxgan.eval.classifier`): 128-d penultimate features and
+* `classifier`: the committed MNIST CNN (`jaxgan.classifier`): 128-d penultimate features and
   class logits of gray 28×28 digits.
 * `inception`: pytorch-fid's FID Inception-v3 (`jaxgan.eval.inception`): 2048-d pool3 features of
   images as read (gray replicated to RGB inside). Needs the weight file; raises
@@ -18,6 +18,10 @@ from dataclasses import dataclass
 
 import jax
 import numpy as np
+
+from jaxgan import classifier
+from jaxgan.eval.inception import pool3_features
+from jaxgan.eval.weights import load_inception_params
 
 GRAY = "gray"  # uint8 (N, 28, 28)
 RGB = "rgb"  # uint8 (N, H, W) or (N, H, W, 1|3), as read
@@ -50,8 +54,6 @@ def classifier_extractor(
     progress: bool | None = None,
 ) -> Extractor:
     """The MNIST CNN from `weights_path` (default: the committed, SHA-256-checked weights)."""
-    from jaxgan.eval import classifier
-
     if weights_path is None:
         params = classifier.load_params()
     else:
@@ -72,9 +74,6 @@ def inception_extractor(
     progress: bool | None = None,
 ) -> Extractor:
     """pytorch-fid's Inception pool3; raises InceptionWeightsUnavailable without the weights."""
-    from jaxgan.eval.inception import pool3_features
-    from jaxgan.eval.weights import load_inception_params
-
     params = load_inception_params(weights_path, cache_dir=cache_dir, download=download)
 
     def extract(images: np.ndarray) -> dict[str, np.ndarray]:

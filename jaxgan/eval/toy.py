@@ -11,31 +11,23 @@ import numpy as np
 from jaxgan.data import toy2d
 
 
-def toy_points(samples: str | None, run, num_samples: int, seed: int):
-    """(points (n, 2), toy name, description) when the source is an opened toy run
-    (`jaxgan.run.Run`) or a toy npz; else None."""
-    if run is not None:
-        name = run.config.get("dataset", "mnist")
-        if name not in toy2d.TOY2D_NAMES:
-            return None
-        from jaxgan.generate import generate_raw
-
-        points = generate_raw(run, num_samples, seed)
-        return points, name, run.describe(len(points), seed)
-    if samples is not None and samples.endswith(".npz") and Path(samples).is_file():
-        try:
-            with np.load(samples) as f:
-                if "points" not in f or "dataset" not in f:
-                    return None
-                points, name = f["points"][:num_samples], str(f["dataset"])
-        except (OSError, ValueError, zipfile.BadZipFile):
-            return None
-        return points, name, f"{samples} ({len(points)} points)"
-    return None
+def toy_npz_points(samples: str | None, num_samples: int):
+    """(points (n, 2), toy name, description) when `samples` is a toy npz (`bin/sample.py` on a
+    toy run writes one); else None."""
+    if samples is None or not samples.endswith(".npz") or not Path(samples).is_file():
+        return None
+    try:
+        with np.load(samples) as f:
+            if "points" not in f or "dataset" not in f:
+                return None
+            points, name = f["points"][:num_samples], str(f["dataset"])
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
+    return points, name, f"{samples} ({len(points)} points)"
 
 
 def toy_report(points: np.ndarray, name: str, description: str) -> dict:
-    """The report of `jaxgan.eval.evaluate.evaluate` for toy samples: modes covered, the
+    """The evaluator's report for toy samples: modes covered, the
     high-quality fraction (within 3 std of the nearest mode) and KL(p̂ ‖ U) of the modes."""
     m = toy2d.mode_metrics(points, name)
     values = {

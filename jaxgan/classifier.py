@@ -267,13 +267,13 @@ def load_params(
     except OSError as e:
         raise ClassifierWeightsError(
             f"{path}: cannot be read ({e}). Restore it from git, or retrain with "
-            "`python bin/train_classifier.py` (see jaxgan/eval/CLASSIFIER.md)."
+            "`python bin/train_classifier.py` (see jaxgan/CLASSIFIER.md)."
         ) from e
     actual = hashlib.sha256(data).hexdigest()
     if expected_sha256 is not None and actual != expected_sha256:
         raise ClassifierWeightsError(
             f"{path}: SHA-256 {actual}, expected {expected_sha256} (corrupt or different weights). "
-            "Restore the committed file from git (see jaxgan/eval/CLASSIFIER.md)."
+            "Restore the committed file from git (see jaxgan/CLASSIFIER.md)."
         )
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
         flat = {k: archive[k] for k in archive.files}

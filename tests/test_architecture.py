@@ -1,0 +1,75 @@
+"""The import rules of the README's "Architecture": `eval/` is a leaf on arrays, training reads
+nothing of it, and jaxgan modules are imported at the top of a module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "jaxgan"
+TRAINING = ("jaxgan.step", "jaxgan.train", "jaxgan.objectives", "jaxgan.state", "jaxgan.optim",
+            "jaxgan.losses", "jaxgan.priors", "jaxgan.population", "jaxgan.checkpoint")
+# what eval/ may read: itself, the MNIST classifier and the data loaders
+EVAL_READS = ("jaxgan.eval", "jaxgan.classifier", "jaxgan.data")
+# in-function imports kept, and why
+LATE = {
+    ("jaxgan.config", "jaxgan"): "optim reads config at import; config builds optim nodes later",
+}
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(imported jaxgan module, at the top level?) of one file; `TYPE_CHECKING` blocks ignored."""
+    tree = ast.parse(path.read_text())
+    found = []
+
+    def visit(node, top):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue
+            if isinstance(child, ast.ImportFrom) and (child.module or "").startswith("jaxgan"):
+                found.extend((f"{child.module}.{a.name}" if child.module == "jaxgan"
+                              else child.module, top) for a in child.names)
+            elif isinstance(child, ast.Import):
+                found.extend((a.name, top) for a in child.names if a.name.startswith("jaxgan"))
+            inner = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+            visit(child, top and not inner)
+
+    visit(tree, True)
+    return found
+
+
+FILES = sorted(PACKAGE.rglob("*.py"))
+
+
+def _is(module: str, prefixes) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+@pytest.mark.parametrize("path", [f for f in FILES if _module(f).startswith("jaxgan.eval")],
+                         ids=_module)
+def test_eval_imports_nothing_of_training_runs_or_reports(path):
+    outside = [m for m, _ in _imports(path) if not _is(m, EVAL_READS)]
+    assert not outside, f"{_module(path)} imports {outside}"
+
+
+@pytest.mark.parametrize("path", [f for f in FILES if _is(_module(f), TRAINING)], ids=_module)
+def test_training_imports_nothing_of_eval(path):
+    assert not [m for m, _ in _imports(path) if _is(m, ("jaxgan.eval",))]
+
+
+def test_jaxgan_modules_are_imported_at_the_top():
+    late = [(_module(f), m) for f in FILES for m, top in _imports(f) if not top]
+    assert [x for x in late if x[:2] not in LATE and (x[0], x[1].rsplit(".", 1)[0]) not in LATE
+            ] == []
+
+
+def test_the_rules_see_top_level_and_late_imports():
+    assert ("jaxgan.run", True) in _imports(PACKAGE / "report.py")
+    assert ("jaxgan.optim", False) in _imports(PACKAGE / "config.py")

@@ -23,6 +23,8 @@ from pathlib import Path
 import jax
 import orbax.checkpoint as ocp
 
+from jaxgan.files import write_atomic
+
 CHECKSUMS = "checksums.json"
 
 
@@ -73,15 +75,6 @@ def file_digests(step_dir: Path) -> dict[str, list]:
     return out
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(path.name + ".part")
-    with open(temp, "w") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temp, path)
-
-
 _DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
@@ -110,7 +103,8 @@ def save(mngr: ocp.CheckpointManager, state) -> None:
             mngr.save(step, args=ocp.args.StandardSave(state), force=True)
             mngr.wait_until_finished()
         step_dir = directory / str(step)
-        _write_atomic(step_dir / CHECKSUMS, json.dumps(file_digests(step_dir), indent=0))
+        write_atomic(step_dir / CHECKSUMS, json.dumps(file_digests(step_dir), indent=0),
+                     fsync=True)
     except Exception as e:  # noqa: BLE001 -- Orbax and TensorStore raise many types
         for partial in directory.glob(f"{step}.orbax-checkpoint-tmp*"):
             shutil.rmtree(partial, ignore_errors=True)

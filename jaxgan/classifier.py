@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from functools import partial
@@ -24,6 +23,8 @@ import numpy as np
 import optax
 from flax import traverse_util
 from tqdm import tqdm
+
+from jaxgan.files import write_atomic
 
 WEIGHTS_PATH = Path(__file__).with_name("classifier_weights.npz")
 WEIGHTS_SHA256 = "c748eeb7a6c53cba08cec0fd131a843ff40c8d934fa0f4c320a4773e1487fd15"
@@ -247,13 +248,7 @@ def save_params(params: Mapping, path: str | os.PathLike) -> str:
     """Writes parameters as a reproducible .npz (keys like `conv1/kernel`); returns its SHA-256."""
     flat = traverse_util.flatten_dict(jax.tree.map(np.asarray, dict(params)), sep="/")
     data = _npz_bytes({k: v.astype(np.float32) for k, v in flat.items()})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomic(path, data)
     return hashlib.sha256(data).hexdigest()
 
 

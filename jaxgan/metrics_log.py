@@ -10,6 +10,8 @@ import json
 import warnings
 from pathlib import Path
 
+from jaxgan.files import write_atomic
+
 
 class MetricsLogError(ValueError):
     """A line of metrics.jsonl that is not a JSON object, other than a torn last one."""
@@ -54,4 +56,4 @@ def trim(path: str | Path, last_step: int) -> None:
     kept = [r for r in rows if r.get("step", 0) <= last_step]
     text = "".join(json.dumps(r) + "\n" for r in kept)
     if text != path.read_text(errors="replace"):
-        path.write_text(text)
+        write_atomic(path, text, fsync=True)  # a crash now leaves the old log, not half of it

@@ -26,6 +26,7 @@ from jaxgan.eval.prdc import DEFAULT_BLOCK_SIZE
 from jaxgan.eval.sources import EvaluationError, ImageSet, load_images
 from jaxgan.eval.summary import summarize
 from jaxgan.eval.toy import toy_npz_points, toy_report
+from jaxgan.files import write_atomic
 from jaxgan.generate import component_agreement, encoder_clustering, generate_images, generate_raw
 from jaxgan.run import Run
 
@@ -198,7 +199,5 @@ def run(json_path: str | None = None, out=None, err=None, **options) -> dict:
         print(format_summary(report["summary"]), file=out)
     print(f"evaluated in {report['seconds']:.1f} s", file=err)
     if json_path:
-        path = Path(json_path).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2) + "\n")
+        write_atomic(Path(json_path).expanduser(), json.dumps(report, indent=2) + "\n")
     return report

@@ -37,6 +37,7 @@ from jaxgan.config import (
     to_json,
     validate,
 )
+from jaxgan.files import write_atomic
 from jaxgan.optim import optimizers
 from jaxgan.state import TrainState, ema_decay, for_sampling
 from jaxgan.step import make_multi_step, make_step
@@ -234,7 +235,7 @@ def _save_best(workdir: Path, config, state) -> None:
         checkpoint.save(mngr, state)
     finally:
         mngr.close()
-    (best / "config.json").write_text(to_json(config))
+    write_atomic(best / "config.json", to_json(config))
 
 
 def _check_finite(metrics: dict, step0: int, workdir: Path, last_saved) -> None:
@@ -337,7 +338,7 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
         except (checkpoint.CheckpointError, FileNotFoundError):
             mngr.close()
             raise
-    (workdir / "config.json").write_text(to_json(config))  # once the run is sure to go on
+    write_atomic(workdir / "config.json", to_json(config))  # once the run is sure to go on
 
     start, total = int(state.step), total_steps(config, num_images)
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)

@@ -24,6 +24,7 @@ import chex
 import numpy as np
 import pytest
 
+from jaxgan import files
 from jaxgan.eval import inception, tf_inception_names, weights
 from jaxgan.eval.inception import InceptionStateDictError
 from jaxgan.eval.tf_inception_names import state_dict_from_tf_scope
@@ -438,9 +439,10 @@ def test_no_download_and_missing_explicit_path(tmp_path):
 
 def test_cache_dir_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv(weights.CACHE_ENV, str(tmp_path))
-    assert weights.default_cache_dir() == tmp_path
+    assert files.cache_dir() == tmp_path
     monkeypatch.delenv(weights.CACHE_ENV)
-    assert weights.default_cache_dir() == Path.home() / ".cache" / "jaxgan"
+    assert files.cache_dir() == Path.home() / ".cache" / "jaxgan"
+    assert files.cache_dir("") == files.cache_dir(None)  # an empty flag is no path
 
 
 def test_explicit_path_wins_over_the_cache(tmp_path, legacy_file, legacy_sha, params):

@@ -12,7 +12,6 @@ exact network that made them), the image form it takes, and the extraction funct
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ import numpy as np
 from jaxgan import classifier
 from jaxgan.eval.inception import pool3_features
 from jaxgan.eval.weights import load_inception_params
+from jaxgan.files import sha256_arrays
 
 GRAY = "gray"  # uint8 (N, 28, 28)
 RGB = "rgb"  # uint8 (N, H, W) or (N, H, W, 1|3), as read
@@ -39,13 +39,9 @@ class Extractor:
 
 def params_fingerprint(params: Mapping) -> str:
     """SHA-256 over every leaf's path, dtype, shape and bytes, in sorted path order."""
-    digest = hashlib.sha256()
     leaves = jax.tree_util.tree_flatten_with_path(params)[0]
-    for path, leaf in sorted(leaves, key=lambda item: jax.tree_util.keystr(item[0])):
-        array = np.ascontiguousarray(np.asarray(leaf))
-        digest.update(f"{jax.tree_util.keystr(path)}|{array.dtype.str}|{array.shape}|".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
+    return sha256_arrays(sorted(((jax.tree_util.keystr(path), np.asarray(leaf))
+                                 for path, leaf in leaves), key=lambda item: item[0]))
 
 
 def classifier_extractor(

@@ -12,35 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from jaxgan import files
 from jaxgan.eval.features import Extractor
 from jaxgan.eval.fid import feature_statistics
 from jaxgan.eval.prdc import DEFAULT_BLOCK_SIZE, knn_sq_radii
+from jaxgan.files import npz_bytes, sha256_arrays, write_atomic
 
-CACHE_ENV = "JAXGAN_CACHE"
-DEFAULT_CACHE_DIR = Path("~/.cache/jaxgan")
 FORMAT_VERSION = 1
-
-
-def resolve_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
-    """`cache_dir`, else `$JAXGAN_CACHE`, else `~/.cache/jaxgan`."""
-    if cache_dir:
-        return Path(cache_dir).expanduser()
-    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR).expanduser()
 
 
 def images_fingerprint(images: np.ndarray) -> str:
     """SHA-256 of an image array's dtype, shape and bytes."""
-    images = np.ascontiguousarray(images)
-    digest = hashlib.sha256(f"{images.dtype.str}|{images.shape}|".encode())
-    digest.update(images.tobytes())
-    return digest.hexdigest()
+    return sha256_arrays([(None, images)])
 
 
 def entry_key(extractor: Extractor, images_sha256: str, ks: Sequence[int]) -> str:
@@ -52,12 +41,7 @@ def entry_key(extractor: Extractor, images_sha256: str, ks: Sequence[int]) -> st
 
 
 def _arrays_checksum(arrays: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(arrays):
-        array = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
+    return sha256_arrays((name, arrays[name]) for name in sorted(arrays))
 
 
 def compute_reference(
@@ -94,15 +78,7 @@ def _read_entry(path: Path, key: str, ks: Sequence[int]) -> dict[str, np.ndarray
 def _write_entry(path: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
     stored = {**arrays, "key": np.array(key)}
     stored["checksum"] = np.array(_arrays_checksum(stored))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **stored)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    write_atomic(path, npz_bytes(stored))
 
 
 def load_or_build(
@@ -115,7 +91,7 @@ def load_or_build(
 ) -> tuple[dict[str, np.ndarray], str]:
     """Reference arrays from the cache, or computed and stored; also "hit", "built" or "rebuilt"."""
     key = entry_key(extractor, images_fingerprint(images), ks)
-    path = resolve_cache_dir(cache_dir) / "reference" / f"{extractor.name}-{key[:32]}.npz"
+    path = files.cache_dir(cache_dir) / "reference" / f"{extractor.name}-{key[:32]}.npz"
     status = "built"
     if path.exists():
         try:

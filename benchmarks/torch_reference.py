@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 LATENT_DIM = 100
-IMAGE_DIM = 784
+IMAGE_DIM = 784  # jaxgan.pixels.IMAGE_DIM; this file runs without jaxgan
 G_WIDTHS = (256, 512, 1024)
 D_WIDTHS = (1024, 512, 256)
 

@@ -17,13 +17,14 @@ import numpy as np
 
 from jaxgan.eval.inception import params_from_torch_state_dict, pool3_features
 from jaxgan.eval.weights import seeded_state_dict
+from jaxgan.pixels import IMAGE_SHAPE
 
 
 def mnist_like(num_images: int, seed: int = 0) -> np.ndarray:
     """uint8 (N, 28, 28), mostly black with bright strokes; content does not affect speed."""
     rng = np.random.default_rng(seed)
-    values = rng.integers(0, 256, (num_images, 28, 28), dtype=np.uint8)
-    return np.where(rng.random((num_images, 28, 28)) < 0.2, values, 0).astype(np.uint8)
+    values = rng.integers(0, 256, (num_images, *IMAGE_SHAPE), dtype=np.uint8)
+    return np.where(rng.random((num_images, *IMAGE_SHAPE)) < 0.2, values, 0).astype(np.uint8)
 
 
 def benchmark(num_images: int, batch_size: int) -> dict:

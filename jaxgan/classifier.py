@@ -25,12 +25,12 @@ from flax import traverse_util
 from tqdm import tqdm
 
 from jaxgan.files import write_atomic
+from jaxgan.pixels import IMAGE_SHAPE
 
 WEIGHTS_PATH = Path(__file__).with_name("classifier_weights.npz")
 WEIGHTS_SHA256 = "c748eeb7a6c53cba08cec0fd131a843ff40c8d934fa0f4c320a4773e1487fd15"
 NUM_CLASSES = 10
 FEATURE_DIM = 128
-IMAGE_SHAPE = (28, 28)
 MODE_THRESHOLD = 0.01
 _HIGHEST = jax.lax.Precision.HIGHEST
 

@@ -16,7 +16,7 @@ import numpy as np
 from jaxgan import viz
 from jaxgan.data import toy2d
 from jaxgan.data.mnist import load_mnist
-from jaxgan.models import IMAGE_DIM
+from jaxgan.pixels import IMAGE_DIM, to_uint8
 
 TOY_TRAIN, TOY_TEST = 50_000, 10_000
 
@@ -34,7 +34,7 @@ def _mnist(data_dir, split):
 
 
 def _mnist_preview(samples, path):
-    viz.save_grid(viz.to_uint8(samples), path)
+    viz.save_grid(to_uint8(samples), path)
 
 
 def _toy(name: str, scale: float) -> Dataset:

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgan import classifier
-from jaxgan.models import IMAGE_DIM
+from jaxgan.pixels import IMAGE_DIM, to_byte_scale
 
 
 class Frozen(NamedTuple):
@@ -22,8 +22,7 @@ class Frozen(NamedTuple):
 def classifier_outputs(params, x):
     """The project's MNIST CNN on G's outputs x (B, 784) in [-1, 1]: (logits (B, 10), 128-d
     penultimate features), differentiable in x."""
-    pixels = (x.reshape(-1, 28, 28) + 1.0) * 127.5  # the uint8 scale the CNN was trained on
-    return classifier.MnistCNN().apply({"params": params}, pixels)
+    return classifier.MnistCNN().apply({"params": params}, to_byte_scale(x))
 
 
 def _classifier_features(params, x):

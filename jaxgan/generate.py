@@ -8,22 +8,27 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from jaxgan import classifier, priors, viz
-from jaxgan.data.mnist import load_mnist
+from jaxgan import classifier, datasets, priors
 from jaxgan.eval import clustering
+from jaxgan.pixels import digits, to_unit
 from jaxgan.run import Run
-from jaxgan.step import to_pixels
 
 LATENTS = ("prior", "recall", "gmm")
 # "Improving recall" (latent_priors.md §1.8): active one-hot entry ~ N(1.1, 0.15²), n/K per class
 RECALL = {"active_mean": 1.1, "active_std": 0.15, "stratified": True}
 
 
+def test_split(run: Run, data_dir: str | None = None):
+    """(images, labels) of the test split of the run's dataset, from `data_dir`, else the run's
+    own `data_dir`, else the default."""
+    return datasets.get(run.config.dataset).load(data_dir or run.config.data_dir or None, "test")
+
+
 def encode(run: Run, images_u8: np.ndarray, batch_size: int = 1000) -> dict:
     """The run's encoder on uint8 images: {"noise": (n, d_n), "logits": (n, K)} as numpy."""
     if "enc" not in run.model.nets:
         raise ValueError(f"variant {run.config.variant!r} has no encoder")
-    apply = jax.jit(lambda p, x: run.model.nets["enc"].apply(p, to_pixels(x)))
+    apply = jax.jit(lambda p, x: run.model.nets["enc"].apply(p, to_unit(x)))
     flat = images_u8.reshape(len(images_u8), -1)
     parts = [jax.device_get(apply(run.state.params["enc"], flat[i : i + batch_size]))
              for i in range(0, len(flat), batch_size)]
@@ -35,7 +40,7 @@ def encoder_clustering(run: Run, data_dir: str | None = None) -> dict | None:
     for argmax ℓ and K-Means on [ẑ_n, softmax ℓ]); None for a run without an encoder."""
     if "enc" not in run.model.nets:
         return None
-    images, labels = load_mnist(data_dir or run.config.data_dir or None, "test")
+    images, labels = test_split(run, data_dir)
     codes = encode(run, images)
     return clustering.encoder_clustering(codes["noise"], codes["logits"], labels)
 
@@ -56,14 +61,13 @@ def component_agreement(run: Run, per_component: int = 1000, seed: int = 0):
     images, components = [], []
     for c in range(k):
         z = _latent_sampler(run, "prior", c, None, seed)(jax.random.fold_in(key, c), per_component)
-        images.append(viz.to_uint8(jax.device_get(apply(run.state.params["g"], z)))
-                      .reshape(-1, 28, 28))
+        images.append(digits(jax.device_get(apply(run.state.params["g"], z))))
         components.append(np.full(per_component, c))
     _, logits = classifier.classify(classifier.load_params(), np.concatenate(images))
-    digits, components = np.argmax(logits, 1), np.concatenate(components)
+    seen, components = np.argmax(logits, 1), np.concatenate(components)
     return {
-        "digit_accuracy": float(np.mean(digits == components)),
-        "matched_accuracy": clustering.hungarian_accuracy(components, digits),
+        "digit_accuracy": float(np.mean(seen == components)),
+        "matched_accuracy": clustering.hungarian_accuracy(components, seen),
     }
 
 
@@ -89,7 +93,7 @@ def _latent_sampler(run: Run, latents: str, class_label: int | None, data_dir: s
     if latents == "recall":
         prior = recall_prior
     if latents == "gmm":
-        images, _ = load_mnist(data_dir or config.data_dir or None, "test")
+        images, _ = test_split(run, data_dir)
         codes = encode(run, images)
         gmm = clustering.fit_latent_gmm(codes["noise"], codes["logits"], prior.num_classes)
         rng = np.random.default_rng(seed)
@@ -150,4 +154,4 @@ def generate_images(
     """
     x = generate_raw(run, num_samples, seed, class_label=class_label, latents=latents,
                      data_dir=data_dir)
-    return viz.to_uint8(x).reshape(-1, 28, 28)
+    return digits(x)

@@ -12,8 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgan import classifier, datasets, viz
-from jaxgan.data.mnist import load_mnist
-from jaxgan.generate import encode
+from jaxgan.generate import encode, test_split
+from jaxgan.pixels import digits
 from jaxgan.run import Run
 
 
@@ -47,21 +47,21 @@ def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = No
     if not datasets.get(run.config.dataset).is_image:
         raise ValueError("t-SNE plots colour by the MNIST classifier: an MNIST run is needed")
     z, _ = run.sample_prior(jax.random.PRNGKey(seed), num)
-    images = viz.to_uint8(jax.device_get(run.generate(z))).reshape(-1, 28, 28)
+    images = digits(jax.device_get(run.generate(z)))
     panels = [("latents", np.asarray(z), _digits(images),
                f"t-SNE of {num} prior latents z, coloured by the classifier's digit for G(z)")]
     if "enc" in run.model.nets:
-        real, _ = load_mnist(data_dir or run.config.data_dir or None, "test")
+        real, _ = test_split(run, data_dir)
         real = real[:num]
         codes = encode(run, real)
         x = np.concatenate([codes["noise"], jax.nn.softmax(codes["logits"])], 1)
         panels.append(("encoder", x, _digits(real), f"t-SNE of the encoder's codes of {num} "
                        "MNIST test images, coloured by the classifier's digit"))
     plt, written = _plt(), []
-    for name, x, digits, title in panels:
+    for name, x, colours, title in panels:
         y = _tsne(x, seed)
         fig, ax = plt.subplots(figsize=(6.5, 6))
-        sc = ax.scatter(y[:, 0], y[:, 1], c=digits, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
+        sc = ax.scatter(y[:, 0], y[:, 1], c=colours, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
         fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
         ax.set(title=textwrap.fill(title, 60), xticks=[], yticks=[])
         ax.title.set_fontsize(9)
@@ -98,7 +98,7 @@ def interpolations(workdir, out, pairs: int = 8, steps: int = 10, seed: int = 0,
     z = ((1 - t) * z_a[:, None] + t * z_b[:, None]).reshape(pairs * steps, -1)
     x = jax.device_get(run.generate(z))
     path = Path(f"{out}.png")
-    viz.save_grid(viz.to_uint8(x).reshape(-1, 28, 28), path, nrow=steps)
+    viz.save_grid(digits(x), path, nrow=steps)
     return path
 
 

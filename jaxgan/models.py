@@ -13,11 +13,13 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxgan import pixels
+
 G_HIDDEN = (256, 512, 1024)
 D_HIDDEN = (1024, 512, 256)
 D_CHANNELS = (64, 128)
-IMAGE_SHAPE = (28, 28, 1)
-IMAGE_DIM = 784
+IMAGE_SHAPE = (*pixels.IMAGE_SHAPE, 1)  # NHWC, for the conv D
+IMAGE_DIM = pixels.IMAGE_DIM
 MAX_CONV_LAYERS = 4  # 4×4 stride-2 convolutions with padding 1 take 28 to 14, 7, 3, then 1
 
 

@@ -14,12 +14,12 @@ from collections.abc import Callable
 import numpy as np
 
 from jaxgan import datasets
-from jaxgan.classifier import IMAGE_SHAPE
 from jaxgan.data import toy2d
 from jaxgan.eval.evaluate import K_DC, K_PR, score
 from jaxgan.eval.features import get_extractor
 from jaxgan.eval.reference_cache import load_or_build
 from jaxgan.eval.sources import quantize
+from jaxgan.pixels import IMAGE_SHAPE
 
 Scorer = Callable[[np.ndarray], dict[str, float]]
 

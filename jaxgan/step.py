@@ -20,18 +20,9 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxgan.objectives import Context
+from jaxgan.pixels import to_inputs
 from jaxgan.state import EMA, TrainState, ema_update
 from jaxgan.variants import Model
-
-
-def to_pixels(images_u8):
-    """uint8 (B, 784) -> float32 in [-1, 1], as the template's Normalize(0.5, 0.5)."""
-    return images_u8.astype(jnp.float32) / 127.5 - 1.0
-
-
-def to_inputs(x):
-    """The networks' inputs: uint8 images to [-1, 1]; float data (the 2-D toys) as it is."""
-    return to_pixels(x) if x.dtype == jnp.uint8 else x.astype(jnp.float32)
 
 
 class Batch(NamedTuple):

@@ -9,34 +9,20 @@ import numpy as np
 from PIL import Image
 
 from jaxgan import metrics_log
-
-
-def to_uint8(x, pixel_map: str = "half") -> np.ndarray:
-    """Generator output in [-1, 1] -> uint8 images: "half" (x+1)/2, "clamp" clip(x, 0, 1).
-
-    Rounded as torchvision's `save_image` does: floor(255·v + 0.5).
-    """
-    x = np.asarray(x, np.float32)
-    if pixel_map == "half":
-        v = (x + 1.0) / 2.0
-    elif pixel_map == "clamp":
-        v = x
-    else:
-        raise ValueError(f"unknown pixel_map {pixel_map!r}; valid: half, clamp")
-    return np.floor(np.clip(v, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+from jaxgan.pixels import IMAGE_SHAPE
 
 
 def save_grid(images_u8: np.ndarray, path: str | Path, nrow: int | None = None, pad: int = 2):
-    """Tiles uint8 (N, 28, 28) images into one PNG with `pad` pixels of black between them."""
-    images = np.asarray(images_u8).reshape(len(images_u8), 28, 28)
+    """Tiles uint8 (N, 28, 28) digits into one PNG with `pad` pixels of black between them."""
+    images = np.asarray(images_u8).reshape(len(images_u8), *IMAGE_SHAPE)
     n = len(images)
     nrow = nrow or math.ceil(math.sqrt(n))
     ncol = math.ceil(n / nrow)
-    h, w = 28 + pad, 28 + pad
+    (height, width), h, w = IMAGE_SHAPE, IMAGE_SHAPE[0] + pad, IMAGE_SHAPE[1] + pad
     grid = np.zeros((ncol * h + pad, nrow * w + pad), np.uint8)
     for i, img in enumerate(images):
         r, c = divmod(i, nrow)
-        grid[pad + r * h : pad + r * h + 28, pad + c * w : pad + c * w + 28] = img
+        grid[pad + r * h : pad + r * h + height, pad + c * w : pad + c * w + width] = img
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).save(path)
 

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "jaxgan"
 TRAINING = ("jaxgan.step", "jaxgan.train", "jaxgan.objectives", "jaxgan.state", "jaxgan.optim",
             "jaxgan.losses", "jaxgan.priors", "jaxgan.population", "jaxgan.checkpoint")
 # what eval/ may read: itself, the MNIST classifier, the data loaders and the file helpers
-EVAL_READS = ("jaxgan.eval", "jaxgan.classifier", "jaxgan.data", "jaxgan.files")
+EVAL_READS = ("jaxgan.eval", "jaxgan.classifier", "jaxgan.data", "jaxgan.files", "jaxgan.pixels")
 # in-function imports kept, and why
 LATE = {
     ("jaxgan.config", "jaxgan"): "optim reads config at import; config builds optim nodes later",

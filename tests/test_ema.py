@@ -18,7 +18,7 @@ from test_population import STEPS as POPULATION_STEPS
 from test_population import _config as population_config
 from test_population import _trained
 
-from jaxgan import population, viz
+from jaxgan import pixels, population
 from jaxgan.config import validate
 from jaxgan.data.mnist import load_mnist
 from jaxgan.generate import generate_raw
@@ -163,7 +163,7 @@ def test_bin_sample_raw_g_writes_gs_samples_and_says_so(ema_runs, tmp_path):
     assert "(half, prior latents, raw G)" in r.stdout
     raw = generate_raw(Run.open(workdir, raw_g=True), 8)
     with np.load(out / "samples.npz") as f:
-        np.testing.assert_array_equal(f["images"], viz.to_uint8(raw).reshape(-1, 28, 28))
+        np.testing.assert_array_equal(f["images"], pixels.digits(raw))
 
 
 def test_the_grids_show_the_ema(ema_runs, small_mnist, tmp_path):

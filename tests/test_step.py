@@ -20,8 +20,9 @@ from jax.sharding import PartitionSpec as P
 
 from jaxgan import variants
 from jaxgan.config import load_variant_config
+from jaxgan.pixels import to_unit
 from jaxgan.population import create_state
-from jaxgan.step import make_multi_step, make_step, to_pixels
+from jaxgan.step import make_multi_step, make_step
 from jaxgan.train import Trainer, make_mesh, optimizers
 
 BATCH = 64
@@ -56,8 +57,8 @@ def _config(name="vanilla", **overrides):
     return config
 
 
-def test_to_pixels():
-    x = to_pixels(jnp.array([0, 127, 128, 255], jnp.uint8))
+def test_to_unit():
+    x = to_unit(jnp.array([0, 127, 128, 255], jnp.uint8))
     chex.assert_type(x, jnp.float32)
     np.testing.assert_allclose(x, [-1.0, 127 / 127.5 - 1, 128 / 127.5 - 1, 1.0], atol=1e-7)
 

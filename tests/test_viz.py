@@ -8,22 +8,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import viz
+from jaxgan import pixels, viz
 
 X = np.array([-1.0, -0.5, 0.0, 0.002, 0.5, 1.0, 1.5], np.float32)
 
 
 def test_half_maps_minus_one_to_black_and_one_to_white():
-    np.testing.assert_array_equal(viz.to_uint8(X, "half"), [0, 64, 128, 128, 191, 255, 255])
+    np.testing.assert_array_equal(pixels.to_uint8(X, "half"), [0, 64, 128, 128, 191, 255, 255])
 
 
 def test_clamp_is_the_template_map_that_blacks_out_x_at_most_zero():
-    np.testing.assert_array_equal(viz.to_uint8(X, "clamp"), [0, 0, 0, 1, 128, 255, 255])
+    np.testing.assert_array_equal(pixels.to_uint8(X, "clamp"), [0, 0, 0, 1, 128, 255, 255])
 
 
 def test_unknown_pixel_map_lists_the_valid_ones():
     with pytest.raises(ValueError, match="valid: half, clamp"):
-        viz.to_uint8(X, "minmax")
+        pixels.to_uint8(X, "minmax")
 
 
 def test_grid_tiles_images_with_black_padding(tmp_path):

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from jaxgan.classifier import IMAGE_SHAPE
 from jaxgan.data.mnist import load_mnist
 from jaxgan.eval.features import GRAY
+from jaxgan.pixels import IMAGE_SHAPE
 
 MNIST_SOURCES = {"mnist_train": "train", "mnist_test": "test"}
 IMAGE_EXTENSIONS = (".bmp", ".jpg", ".jpeg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp")

@@ -8,10 +8,10 @@ import time
 import jax
 import numpy as np
 
-from jaxgan import datasets, viz
+from jaxgan import datasets
+from jaxgan.pixels import digits, to_inputs
 from jaxgan.run import Run
 from jaxgan.samplers import SAMPLERS, critic, source
-from jaxgan.step import to_inputs
 
 CALIBRATE = ("auto", "always", "never")
 
@@ -69,5 +69,5 @@ def to_outputs(config, x: np.ndarray, pixel_map: str = "half") -> np.ndarray:
     """Samples in the networks' range as the dataset stores them: uint8 (n, 28, 28) digits, or
     the toys' float (n, 2) points."""
     if datasets.get(config.dataset).is_image:
-        return viz.to_uint8(x, pixel_map).reshape(-1, 28, 28)
+        return digits(x, pixel_map)
     return np.asarray(x, np.float32)

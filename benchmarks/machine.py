@@ -38,11 +38,6 @@ def _seconds_per_dot(m: int, k: int, n: int, measurements: int, min_seconds: flo
     return statistics.median(timed(reps) / reps for _ in range(measurements))
 
 
-def matmul_rate(size: int = 2048, measurements: int = 7, min_seconds: float = 0.25) -> float:
-    """Median float32 FLOP/s of a jitted `size`×`size` `jnp.dot` (the machine's matmul rate)."""
-    return 2.0 * size**3 / _seconds_per_dot(size, size, size, measurements, min_seconds)
-
-
 def dots_rate(dots, measurements: int = 3, min_seconds: float = 0.05) -> float:
     """FLOP/s of the matmuls `dots` [(m, k, n), ...] each timed alone (median) and summed.
 

@@ -146,7 +146,7 @@ def train_and_score(s: Settings, variant: str, say: Callable[[str], None]) -> di
         started = time.monotonic()
         why = _run([BIN / "train.py", f"--variant={variant}", f"--workdir={run}",
                     f"--num_seeds={s.num_seeds}", f"--epochs={s.epochs}",
-                    f"--num_steps={s.steps}", *_data(s),
+                    f"--num_steps={s.steps}", *_data(s), "--config.eval_every=0",
                     *(f"--config.{o}" for o in s.overrides)],
                    s.out / "logs" / f"{variant}.train.log", say)
         # every train.py run that built this workdir (a raised budget resumes it)

@@ -6,9 +6,10 @@
     python bin/evaluate.py --samples=mnist_train --data_dir=/path/to/mnist   # real floor
     python bin/evaluate.py --samples=x.npz --features=classifier,inception --inception_weights=W
 
-Sources and metrics are described in jaxgan/eval/evaluate.py. Reference features are cached
-under $JAXGAN_CACHE (default ~/.cache/jaxgan). A run trained with `--config.ema_decay` > 0 is
-sampled by its EMA of G (`--raw_g`: G itself); the `samples:` line says which.
+Sources are described in jaxgan/eval/sources.py, metrics in jaxgan/eval/evaluate.py. Reference
+features are cached under $JAXGAN_CACHE (default ~/.cache/jaxgan). A run trained with
+`--config.ema_decay` > 0 is sampled by its EMA of G (`--raw_g`: G itself); the `samples:` line
+says which.
 """
 
 import sys

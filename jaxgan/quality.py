@@ -18,8 +18,7 @@ from jaxgan.data import toy2d
 from jaxgan.eval.evaluate import K_DC, K_PR, score
 from jaxgan.eval.features import get_extractor
 from jaxgan.eval.reference_cache import load_or_build
-from jaxgan.eval.sources import quantize
-from jaxgan.pixels import IMAGE_SHAPE
+from jaxgan.pixels import digits
 
 Scorer = Callable[[np.ndarray], dict[str, float]]
 
@@ -44,8 +43,7 @@ def evaluator(config, cache_dir: str | None = None,
     reference, _ = load_or_build(extractor, test_images, cache_dir, (K_PR, K_DC), log=log)
 
     def scorer(samples: np.ndarray) -> dict[str, float]:
-        images = quantize(np.asarray(samples).reshape(len(samples), *IMAGE_SHAPE))
-        metrics = score(extractor, reference, images)
+        metrics = score(extractor, reference, digits(samples))  # as bin/evaluate.py sees them
         return {m: float(metrics[m]) for m in IMAGE_METRICS}
 
     return scorer

@@ -78,8 +78,6 @@ def evaluate(
     `components` for a workdir and `seconds`. `num_reference` keeps the first N reference images
     (None: all). See `jaxgan.eval.sources` for the image sources."""
     start = time.perf_counter()
-    extractors = metrics.build_extractors(features, inception_weights, cache_dir,
-                                          download_inception)
     if (samples is None) == (workdir is None):
         raise EvaluationError("give exactly one of --samples and --workdir")
     least = max(metrics.K_PR, metrics.K_DC)
@@ -93,6 +91,8 @@ def evaluate(
         return toy_report(*toy) | {"seconds": time.perf_counter() - start}
     if run is not None and data_dir is None:
         data_dir = run.config.get("data_dir") or None
+    extractors = metrics.build_extractors(features, inception_weights, cache_dir,
+                                          download_inception)
     want_rgb = metrics.wants_rgb(extractors)
     fake = (load_images(samples, num_samples, data_dir, want_rgb) if run is None
             else sample_run(run, num_samples, seed))

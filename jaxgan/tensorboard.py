@@ -8,6 +8,7 @@ training log does, so its curves read as if it had never stopped.
 
 from __future__ import annotations
 
+import shutil
 import struct
 from pathlib import Path
 
@@ -27,6 +28,8 @@ class Board:
         if not enabled:
             return
         root = Path(workdir) / FOLDER
+        if not start_step:  # a run starting afresh: events of an earlier start are not its own
+            shutil.rmtree(root, ignore_errors=True)
         dirs = [root] if members == 1 else [root / f"member_{i}" for i in range(members)]
         purge = start_step + 1 if start_step else None  # events after the resumed step go
         self.writers = [SummaryWriter(str(d), purge_step=purge, flush_secs=30) for d in dirs]

@@ -1,4 +1,5 @@
-"""`train_and_evaluate(config, workdir)`: mesh, data on device, jitted loop, checkpoints, logs."""
+"""`train_and_evaluate(config, workdir)`: mesh, data on device, jitted loop, in-loop evaluation
+(a scorer passed in), checkpoints, logs, TensorBoard."""
 
 from __future__ import annotations
 
@@ -139,11 +140,10 @@ class Trainer:
         data = {"x": samples.reshape(len(samples), -1), "y": labels.astype(np.int32)}
         return jax.device_put(data, self.replicated)
 
-    def run(self, state, data, num_steps: int, frozen=None):
-        """`num_steps` steps in one dispatch (of every member of a population); `frozen`
-        (default: the objective's own): networks the objective reads but does not train (passed
-        as an argument, so they are neither baked into the program nor saved)."""
-        frozen = self.frozen if frozen is None else frozen
+    def run(self, state, data, num_steps: int):
+        """`num_steps` steps in one dispatch (of every member of a population). The frozen
+        networks the objective reads are an argument of the program, so they are neither baked
+        into it nor saved."""
         if num_steps not in self._compiled:
             run = make_multi_step(self.step, num_steps)
             if self.members > 1:  # metrics: (members, num_steps)
@@ -154,7 +154,7 @@ class Trainer:
                 donate_argnums=0,
                 out_shardings=(self.replicated, self.replicated),
             )
-        return self._compiled[num_steps](state, data, frozen)
+        return self._compiled[num_steps](state, data, self.frozen)
 
     def generate(self, state, z):
         """G(z) with `state.params["g"]` (the raw G of a training state; `for_sampling` picks)."""
@@ -191,20 +191,37 @@ def _scores(trainer: Trainer, state, key, evaluator: Evaluator) -> list[dict[str
     return [evaluator(s) for s in _samples(trainer, state, key, trainer.config.eval_samples)]
 
 
-def _best_fd(rows: list[dict]) -> float:
-    """The lowest mean over members of the in-loop FD among the evaluation rows (inf: none)."""
-    by_step = {}
-    for row in rows:
-        if row.get("eval") and "frechet_distance" in row:
-            by_step.setdefault(row["step"], []).append(row["frechet_distance"])
-    return min((float(np.mean(v)) for v in by_step.values()), default=float("inf"))
+def _best_fd(workdir: Path, rows: list[dict], start: int) -> float:
+    """The in-loop FD (mean over members) of the checkpoint in `<workdir>/best` (inf: none), after
+    dropping any saved past `start` (a stretch the resumed run replays)."""
+    folder = workdir / BEST / "checkpoints"
+    steps = sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit()) if folder.is_dir() \
+        else []
+    for step in [s for s in steps if s > start]:
+        shutil.rmtree(folder / str(step))
+    kept = [s for s in steps if s <= start]
+    fds = [r["frechet_distance"] for r in rows
+           if kept and r.get("eval") and r["step"] == kept[-1] and "frechet_distance" in r]
+    return float(np.mean(fds)) if fds else float("inf")
 
 
-def _start_from(source: Path, like):
-    """The latest checkpoint of workdir `source` as the first state of a new run (the same
-    networks, so the same state layout; the rates and the schedule's epochs may differ)."""
+# what a run started from another's checkpoint (`init_from`) may change besides the loop's fields
+_RESTARTABLE = ("optim.g.lr", "optim.d.lr", "optim.prior.lr", "optim.enc.lr",
+                "optim.lr_decay_epochs", "optim.lr_decay_factor", "optim.lr_halve_epoch")
+
+
+def _start_from(source: Path, config, like):
+    """The latest checkpoint of workdir `source` as the first state of a new run: the same
+    config but for the rates, the schedule's epochs and the loop's fields."""
     if not (source / "checkpoints").is_dir():
         raise FileNotFoundError(f"--config.init_from={source}: no checkpoints folder there")
+    if (source / "config.json").is_file():
+        diff = [k for k in mismatches(read_saved(source / "config.json"), config.to_dict())
+                if k not in _RESTARTABLE]
+        if diff:
+            raise ConfigMismatch(f"--config.init_from={source} was trained with another "
+                                 f"{', '.join(diff)}; a run started from it may change only the "
+                                 "rates, the schedule's epochs and the loop's fields")
     mngr = checkpoint.manager(source, create=False)
     try:
         restored = checkpoint.restore_latest(mngr, like)
@@ -334,8 +351,9 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
         checkpoint.set_aside_after(mngr, restored[1], workdir / "damaged_checkpoints")
     elif config.init_from:
         try:
-            state = jax.device_put(_start_from(Path(config.init_from), state), trainer.replicated)
-        except (checkpoint.CheckpointError, FileNotFoundError):
+            state = jax.device_put(_start_from(Path(config.init_from), config, state),
+                                   trainer.replicated)
+        except (checkpoint.CheckpointError, FileNotFoundError, ConfigMismatch):
             mngr.close()
             raise
     write_atomic(workdir / "config.json", to_json(config))  # once the run is sure to go on
@@ -343,6 +361,10 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
     start, total = int(state.step), total_steps(config, num_images)
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)
     eval_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0xE7A1)
+    if restored is None and config.init_from and start >= total:
+        mngr.close()
+        raise ValueError(f"--config.init_from={config.init_from} is at step {start}, and this run "
+                         f"ends at step {total}: raise --epochs or --num_steps past it")
     if restored is None and config.init_from and progress:
         print(f"starting from {config.init_from} at step {start} of {total}", file=sys.stderr)
     if restored is not None and progress:
@@ -356,8 +378,13 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
     except metrics_log.MetricsLogError:
         mngr.close()
         raise
-    best_fd = _best_fd(metrics_log.read_rows(metrics_path))
     evaluating = evaluator is not None and config.eval_every > 0
+    best_fd = _best_fd(workdir, metrics_log.read_rows(metrics_path), start) if evaluating \
+        else float("inf")
+    if config.keep_best and start < total and next_eval_step(config, num_images, start) > total:
+        mngr.close()
+        raise ValueError(f"keep_best=True, but this run ends at step {total}, before its first "
+                         f"in-loop evaluation (step {next_eval_step(config, num_images, start)})")
     metrics_file = open(metrics_path, "a")
     board = tensorboard.Board(workdir, trainer.members, start, config.tensorboard)
     bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
@@ -403,8 +430,9 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
                 if config.keep_best and fd < best_fd:
                     best_fd = fd
                     _save_best(workdir, config, state)
-                    bar.write(f"epoch {epoch}: in-loop FD {fd:.2f}, the best so far; its "
-                              f"checkpoint is in {workdir / BEST}")
+                    if progress:
+                        bar.write(f"epoch {epoch}: in-loop FD {fd:.2f}, the best so far; its "
+                                  f"checkpoint is in {workdir / BEST}")
             due = step1 // config.checkpoint_every > step0 // config.checkpoint_every
             if due or step1 == total or stop.signum is not None:
                 board.flush()

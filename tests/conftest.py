@@ -24,6 +24,13 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:  # before jax is imported anyw
     os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
 else:
     _CACHE = None
+# the reference features of in-loop evaluation (bin/train.py's default) and the evaluator's: a
+# session folder, unless the caller chose one (CI sets $JAXGAN_CACHE), not ~/.cache
+if os.environ.get("JAXGAN_CACHE"):
+    _FEATURES = None
+else:
+    _FEATURES = tempfile.mkdtemp(prefix="jaxgan-test-cache-")
+    os.environ["JAXGAN_CACHE"] = _FEATURES
 
 import pytest
 
@@ -73,5 +80,6 @@ def shared_fixture():
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if _CACHE:
-        shutil.rmtree(_CACHE, ignore_errors=True)
+    for folder in (_CACHE, _FEATURES):
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)

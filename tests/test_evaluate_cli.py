@@ -1,4 +1,5 @@
-"""bin/evaluate.py and jaxgan.eval.evaluate on real MNIST: sources, report, cache, bad inputs."""
+"""bin/evaluate.py, jaxgan.report and jaxgan.eval on real MNIST: sources, report, cache, bad
+inputs."""
 
 from __future__ import annotations
 

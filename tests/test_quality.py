@@ -17,7 +17,7 @@ from test_checkpoint import NARROW
 from jaxgan import quality, tensorboard
 from jaxgan.config import load_variant_config
 from jaxgan.metrics_log import read_rows
-from jaxgan.train import BEST, next_eval_step, train_and_evaluate
+from jaxgan.train import BEST, ConfigMismatch, _best_fd, next_eval_step, train_and_evaluate
 
 EPOCH = 2000 // 64
 
@@ -121,3 +121,37 @@ def test_keep_best_needs_an_evaluation_and_an_fd(small_mnist, tmp_path):
     with pytest.raises(FileNotFoundError, match="init_from=.*no checkpoints folder"):
         train_and_evaluate(_config(small_mnist, 1, init_from=str(tmp_path)), tmp_path / "c",
                            False)
+
+
+def test_a_run_from_a_checkpoint_keeps_its_networks_and_must_go_past_it(runs, small_mnist,
+                                                                        tmp_path):
+    straight, *_ = runs
+    best = sorted(int(p.name) for p in (straight / BEST / "checkpoints").iterdir())[-1]
+    other = _config(small_mnist, best + 10, init_from=str(straight / BEST))
+    other.prior.std = 0.5
+    with pytest.raises(ConfigMismatch, match="another prior.std; a run started from it"):
+        train_and_evaluate(other, tmp_path / "a", False)
+    with pytest.raises(ValueError, match=f"is at step {best}, and this run ends at step {best}"):
+        train_and_evaluate(_config(small_mnist, best, init_from=str(straight / BEST)),
+                           tmp_path / "b", False)
+
+
+def test_keep_best_on_a_run_too_short_to_evaluate_is_refused(small_mnist, tmp_path):
+    with pytest.raises(ValueError, match=f"ends at step 20, before its first in-loop evaluation "
+                                         f"\\(step {EPOCH}\\)"):
+        train_and_evaluate(_config(small_mnist, 20, keep_best=True), tmp_path, False,
+                           quality.evaluator)
+
+
+def test_a_resume_drops_a_best_checkpoint_past_its_own(runs, tmp_path):
+    """A best checkpoint saved after the checkpoint a run resumes from belongs to the stretch it
+    replays: it goes, and the best FD so far is the kept one's."""
+    straight, *_ = runs
+    copy = tmp_path / "run"
+    shutil.copytree(straight, copy)
+    rows = _eval_rows(copy)
+    kept = sorted(int(p.name) for p in (copy / BEST / "checkpoints").iterdir())[-1]
+    assert _best_fd(copy, rows, kept) == [r for r in rows if r["step"] == kept][0][
+        "frechet_distance"]
+    assert _best_fd(copy, rows, kept - 1) == float("inf")
+    assert not (copy / BEST / "checkpoints" / str(kept)).exists()

@@ -9,6 +9,7 @@ import jax
 import numpy as np
 
 from jaxgan import datasets
+from jaxgan.generate import test_split
 from jaxgan.pixels import digits, to_inputs
 from jaxgan.run import Run
 from jaxgan.samplers import SAMPLERS, critic, source
@@ -43,7 +44,6 @@ def sample_with(
         raise ValueError(f"--calibration_samples={calibration_samples}: must be >= 10")
     start = time.perf_counter()
     src = source(run, run.state)
-    config = run.config
     key = jax.random.PRNGKey(seed)
     method = SAMPLERS[sampler]
     from_real = getattr(method, "STARTS_FROM_REAL", False)
@@ -51,8 +51,7 @@ def sample_with(
     options = dict(options or {})
     real = None
     if fit or from_real:
-        dataset = datasets.get(config.dataset)
-        real_raw, _ = dataset.load(data_dir or config.data_dir or None, "test")
+        real_raw, _ = test_split(run, data_dir)
         real_raw = real_raw[:calibration_samples].reshape(min(len(real_raw),
                                                               calibration_samples), -1)
         real = np.asarray(to_inputs(real_raw))

@@ -110,15 +110,25 @@ class Generator(nn.Module):
         return out if self.out_scale == 1.0 else self.out_scale * out
 
 
+HEADS = ("dense", "san")  # D's last layer, as the objective declares it (`Objective.d_head`)
+
+
 class Discriminator(nn.Module):
-    """x (B, in) -> {"logit": (B,)} (one output) or {"logits": (B, num_outputs)}, and the last
-    hidden layer's `"features"` (feature matching); LeakyReLU(0.2)."""
+    """The course's MLP D, LeakyReLU(0.2), and its last hidden layer's `"features"` (feature
+    matching). Head "dense": {"logit": (B,)} (one output) or {"logits": (B, num_outputs)};
+    head "san": SAN's last layer f(x) = <w/|w|, |w| h(x)> (simple-san form, no bias), whose
+    `"logit"` serves G and the samplers and whose `"fun"` = <sg(ω), h̃> and `"dir"` = <ω, sg(h̃)>
+    train the trunk and |w|, and the direction alone; `w` starts like the template's last
+    `nn.Linear` weight, so the initial logits match the dense head's."""
 
     hidden: tuple[int, ...] = D_HIDDEN
     num_outputs: int = 1
+    head: str = "dense"
 
     @nn.compact
     def __call__(self, x):
+        if self.head == "san":
+            return _san_head(self, _mlp(x, self.hidden))
         dense = TorchDense(self.num_outputs)  # built first: its name stays TorchDense_0
         h = _mlp(x, self.hidden)
         return _outputs(dense(h), h)
@@ -131,7 +141,7 @@ def _outputs(out, h) -> dict:
 
 
 def _san_head(module: nn.Module, h) -> dict:
-    """SAN's last layer on features h, as `module`'s parameter `"w"` (see `SANDiscriminator`)."""
+    """SAN's last layer on features h, as `module`'s parameter `"w"` (see `Discriminator`, head "san")."""
     w = module.param("w", _torch_uniform(h.shape[-1]), (h.shape[-1],))
     scale = jnp.linalg.norm(w)
     direction = w / scale
@@ -144,24 +154,8 @@ def _san_head(module: nn.Module, h) -> dict:
     }
 
 
-class SANDiscriminator(nn.Module):
-    """The same trunk h with SAN's last layer f(x) = <w/|w|, |w| h(x)> (simple-san form, no bias).
-
-    Returns the full `"logit"` (for G and the samplers) and the two D-training outputs:
-    `"fun"` = <sg(ω), h̃> trains the trunk and |w|; `"dir"` = <ω, sg(h̃)> trains only the direction.
-    `w` starts like the template's last `nn.Linear` weight, so the initial logits match the plain D.
-    """
-
-    hidden: tuple[int, ...] = D_HIDDEN
-
-    @nn.compact
-    def __call__(self, x):
-        return _san_head(self, _mlp(x, self.hidden))
-
-
 class ConvDiscriminator(nn.Module):
-    """A DCGAN-style D for 28×28 images with the outputs of `Discriminator`, or of
-    `SANDiscriminator` when `san`.
+    """A DCGAN-style D for 28×28 images with the outputs of `Discriminator` for the same `head`.
 
     x (B, 784 + extra) stays flat, so that every caller of D (losses, penalties, samplers) is
     unchanged: its first 784 features, as a 28×28 image, go through `TorchConv` layers of
@@ -172,7 +166,7 @@ class ConvDiscriminator(nn.Module):
 
     channels: tuple[int, ...] = D_CHANNELS
     num_outputs: int = 1
-    san: bool = False
+    head: str = "dense"
 
     @nn.compact
     def __call__(self, x):
@@ -180,7 +174,7 @@ class ConvDiscriminator(nn.Module):
         for width in self.channels:
             h = nn.leaky_relu(TorchConv(width)(h), 0.2)
         h = jnp.concatenate([h.reshape(h.shape[0], -1), x[:, IMAGE_DIM:]], axis=1)
-        if self.san:
+        if self.head == "san":
             return _san_head(self, h)
         return _outputs(TorchDense(self.num_outputs)(h), h)
 

@@ -62,11 +62,9 @@ class UnknownVariant(ValueError):
 
 
 def _mlp_d(nets_cfg: dict, objective: objectives.Objective, data_dim: int) -> nn.Module:
-    """The course's MLP D of `nets.d_hidden`, with SAN's last layer for a SAN objective."""
+    """The course's MLP D of `nets.d_hidden`, with the last layer the objective declares."""
     hidden = tuple(nets_cfg.get("d_hidden", models.D_HIDDEN))
-    if objective.san:
-        return models.SANDiscriminator(hidden)
-    return models.Discriminator(hidden, objective.d_outputs)
+    return models.Discriminator(hidden, objective.d_outputs, objective.d_head)
 
 
 def _conv_d(nets_cfg: dict, objective: objectives.Objective, data_dim: int) -> nn.Module:
@@ -82,7 +80,7 @@ def _conv_d(nets_cfg: dict, objective: objectives.Objective, data_dim: int) -> n
             f"nets.d_channels={channels!r}: at most {models.MAX_CONV_LAYERS} stride-2 layers "
             "fit a 28×28 image"
         )
-    return models.ConvDiscriminator(channels, objective.d_outputs, objective.san)
+    return models.ConvDiscriminator(channels, objective.d_outputs, objective.d_head)
 
 
 # `config.nets.d` -> (nets fields, objective, data_dim) -> D

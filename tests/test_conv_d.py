@@ -43,7 +43,7 @@ def _apply(module, x):
 @pytest.mark.parametrize("num_outputs,san,extra", [(1, False, 0), (11, False, 0), (1, True, 0),
                                                    (1, False, 10), (9, False, 10)])
 def test_outputs_have_the_mlp_d_contract(num_outputs, san, extra):
-    module = models.ConvDiscriminator(CHANNELS, num_outputs, san)
+    module = models.ConvDiscriminator(CHANNELS, num_outputs, "san" if san else "dense")
     x = _x(extra=extra)
     params, out = _apply(module, x)
     chex.assert_tree_all_finite(out)

@@ -45,7 +45,7 @@ def d_params():
 
 @pytest.fixture(scope="module")
 def san_params():
-    return _init(models.SANDiscriminator(), 2, models.IMAGE_DIM)
+    return _init(models.Discriminator(head="san"), 2, models.IMAGE_DIM)
 
 
 def _images(key=3, n=B):
@@ -74,7 +74,7 @@ def test_discriminator_shapes_dtype(d_params):
 
 
 def test_san_discriminator_outputs_equal_in_value(san_params):
-    out = jax.jit(models.SANDiscriminator().apply)(san_params, _images())
+    out = jax.jit(models.Discriminator(head="san").apply)(san_params, _images())
     assert set(out) == {"logit", "fun", "dir", "features"}
     chex.assert_shape([out["logit"], out["fun"], out["dir"]], (B,))
     chex.assert_type([out["logit"], out["fun"], out["dir"]], jnp.float32)
@@ -161,7 +161,7 @@ def test_init_depends_on_key():
 
 def _grads(params, output):
     def f(p):
-        return jnp.mean(models.SANDiscriminator().apply(p, _images())[output])
+        return jnp.mean(models.Discriminator(head="san").apply(p, _images())[output])
 
     return jax.grad(f)(params)["params"]
 
@@ -204,7 +204,7 @@ def test_san_logit_gradient_is_fun_plus_dir(san_params):
 def test_san_d_loss_gradient_split(san_params):
     """Through the SAN hinge D loss, w gets a radial part (hinge on fun) + a tangential (dir)."""
     real, fake = _images(4), _images(5)
-    disc = models.SANDiscriminator()
+    disc = models.Discriminator(head="san")
 
     def grad_w(loss):
         def f(p):

@@ -49,4 +49,4 @@ def san(prior: Prior, loss: str = "hinge") -> Objective:
     """SAN: D's last layer trained on the `loss` ("hinge" or "bce") and the direction separately."""
     if loss not in _SAN_LOSSES:
         raise ValueError(f"objective.loss={loss!r}: valid: {', '.join(sorted(_SAN_LOSSES))}")
-    return adversarial(*_SAN_LOSSES[loss])._replace(san=True, calibrated=loss == "bce")
+    return adversarial(*_SAN_LOSSES[loss])._replace(d_head="san", calibrated=loss == "bce")

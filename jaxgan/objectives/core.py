@@ -40,7 +40,7 @@ class Objective(NamedTuple):
     d_loss: Callable[[Context], tuple[jax.Array, dict]]
     g_loss: Callable[[Context], tuple[jax.Array, dict]]
     d_outputs: int = 1
-    san: bool = False  # D has SAN's last layer
+    d_head: str = "dense"  # D's last layer: "dense" or SAN's "san" (`models.HEADS`)
     encoder: tuple[int, int] | None = None  # (noise_dim, num_classes) of E's outputs
     d_extra_inputs: int = 0  # D sees [x | y] with y this wide
     data_classes: int = 0  # > 0: D learns the real labels, which must be below this

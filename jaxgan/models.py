@@ -141,7 +141,8 @@ def _outputs(out, h) -> dict:
 
 
 def _san_head(module: nn.Module, h) -> dict:
-    """SAN's last layer on features h, as `module`'s parameter `"w"` (see `Discriminator`, head "san")."""
+    """SAN's last layer on features h, as `module`'s parameter `"w"` (`Discriminator`, head
+    "san")."""
     w = module.param("w", _torch_uniform(h.shape[-1]), (h.shape[-1],))
     scale = jnp.linalg.norm(w)
     direction = w / scale

@@ -34,9 +34,13 @@ from jaxgan.run import Run
 def open_workdir(workdir: str, member: int | None = None, raw_g: bool = False) -> Run:
     """The training run in `workdir`, of one member of a population, sampled by G's EMA where
     the run keeps one, G itself with `raw_g`."""
+    return Run.open(_training_workdir(workdir), member, raw_g)
+
+
+def _training_workdir(workdir: str) -> Path:
     if not Path(workdir).expanduser().is_dir():
         raise EvaluationError(f"{workdir}: no such training workdir")
-    return Run.open(Path(workdir).expanduser(), member, raw_g)
+    return Path(workdir).expanduser()
 
 
 def sample_run(run: Run, num_samples: int, seed: int = 0) -> ImageSet:
@@ -72,11 +76,13 @@ def evaluate(
     log: Callable[[str], None] = lambda message: None,
     member: int | None = None,
     raw_g: bool = False,
+    opened: Run | None = None,
 ) -> dict:
-    """Evaluates `samples` (or `workdir`, or its population's `member`) against `reference`;
-    returns a JSON-ready report: `jaxgan.eval.evaluate.evaluate`'s, with `clustering` and
-    `components` for a workdir and `seconds`. `num_reference` keeps the first N reference images
-    (None: all). See `jaxgan.eval.sources` for the image sources."""
+    """Evaluates `samples` (or `workdir`, or its population's `member`; `opened`: that run,
+    already opened) against `reference`; returns a JSON-ready report:
+    `jaxgan.eval.evaluate.evaluate`'s, with `clustering` and `components` for a workdir and
+    `seconds`. `num_reference` keeps the first N reference images (None: all). See
+    `jaxgan.eval.sources` for the image sources."""
     start = time.perf_counter()
     if (samples is None) == (workdir is None):
         raise EvaluationError("give exactly one of --samples and --workdir")
@@ -85,7 +91,8 @@ def evaluate(
         raise EvaluationError(f"--num_samples must exceed {least}, got {num_samples}")
     if num_reference is not None and num_reference <= least:
         raise EvaluationError(f"--num_reference must exceed {least}, got {num_reference}")
-    run = None if workdir is None else open_workdir(workdir, member, raw_g)
+    run = opened if opened is not None or workdir is None else open_workdir(workdir, member,
+                                                                            raw_g)
     toy = _toy_points(samples, run, num_samples, seed)
     if toy is not None:
         return toy_report(*toy) | {"seconds": time.perf_counter() - start}
@@ -186,10 +193,14 @@ def run(json_path: str | None = None, out=None, err=None, **options) -> dict:
     err = sys.stderr if err is None else err
     start = time.perf_counter()
     n = population_size(options.get("workdir")) if options.get("member") is None else 1
+    # a population's checkpoint is restored once, for all its members
+    members = (Run.open_members(_training_workdir(options["workdir"]), options.get("raw_g", False))
+               if n > 1 else [None])
     reports = []
-    for member in range(n) if n > 1 else [options.get("member")]:
+    for member, opened in zip(range(n) if n > 1 else [options.get("member")], members,
+                              strict=True):
         report = evaluate(log=lambda message: print(message, file=err, flush=True),
-                          **(options | {"member": member}))
+                          **(options | {"member": member, "opened": opened}))
         _print_report(report, out, err)
         reports.append(report)
     if n > 1:

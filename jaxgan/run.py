@@ -35,9 +35,20 @@ class Run:
 
     @classmethod
     def open(cls, workdir: str | Path, member: int | None = None, raw_g: bool = False) -> Run:
-        workdir = Path(workdir)
-        config = load_config(workdir)
+        """The run in `workdir`, or member `member` of the population it holds."""
+        config = load_config(Path(workdir))
         population.check_member(config, member)
+        return cls._members(Path(workdir), config, [member], raw_g)[0]
+
+    @classmethod
+    def open_members(cls, workdir: str | Path, raw_g: bool = False) -> list[Run]:
+        """Every member of the population in `workdir` (a plain run: itself), from one restore."""
+        config = load_config(Path(workdir))
+        n = population.size(config)
+        return cls._members(Path(workdir), config, list(range(n)) if n > 1 else [None], raw_g)
+
+    @classmethod
+    def _members(cls, workdir: Path, config, members: list, raw_g: bool) -> list[Run]:
         if not checkpoint.has_checkpoint(workdir):
             raise FileNotFoundError(f"{workdir / 'checkpoints'}: no checkpoint to sample from")
         mngr = checkpoint.manager(workdir, config.keep_checkpoints, create=False)
@@ -47,10 +58,10 @@ class Run:
             state, _ = checkpoint.restore_latest(mngr, _abstract_state(config, model, num_images))
         finally:
             mngr.close()
-        if population.size(config) > 1:
-            state = population.select(state, member)
-            config = population.member_config(config, member)
-        return cls(workdir, config, model, for_sampling(state, raw_g), member, raw_g)
+        if population.size(config) == 1:
+            return [cls(workdir, config, model, for_sampling(state, raw_g), members[0], raw_g)]
+        return [cls(workdir, population.member_config(config, m), model,
+                    for_sampling(population.select(state, m), raw_g), m, raw_g) for m in members]
 
     def generate(self, z) -> jax.Array:
         """G(z) with the sampling G."""

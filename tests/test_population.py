@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from jaxgan import datasets, population
+from jaxgan import checkpoint, datasets, population
 from jaxgan.config import load_variant_config
 from jaxgan.run import Run
 from jaxgan.train import Trainer, make_mesh, train_and_evaluate
@@ -69,7 +69,8 @@ def test_same_data_order_gives_every_member_member_0s_order():
 
 
 @pytest.mark.slow
-def test_a_population_resumes_exactly_and_is_sampled_and_evaluated_per_member(tmp_path):
+def test_a_population_resumes_exactly_and_is_sampled_and_evaluated_per_member(tmp_path,
+                                                                             monkeypatch):
     """On the 2-D ring: train, resume, sample plainly and with DRS, score the modes."""
     from jaxgan.generate import generate_raw
     from jaxgan.report import run
@@ -104,9 +105,20 @@ def test_a_population_resumes_exactly_and_is_sampled_and_evaluated_per_member(tm
     with pytest.raises(population.MemberError, match="members are 0..1"):
         Run.open(tmp_path / "resumed", member=2)
     out = tmp_path / "eval.json"
+    restores = []
+    restore = checkpoint.restore_latest
+    monkeypatch.setattr(checkpoint, "restore_latest",
+                        lambda *a, **k: restores.append(1) or restore(*a, **k))
     report = run(json_path=str(out), workdir=str(tmp_path / "resumed"), num_samples=200,
                  out=open(tmp_path / "stdout", "w"))
+    assert len(restores) == 1  # the population's checkpoint, once for both members
     assert all(m["rows"][0]["value"][1] == 8 for m in report["members"])  # of the 8 modes
+    # each member's report is the one its own Run gives
+    for m in (0, 1):
+        alone = run(workdir=str(tmp_path / "resumed"), num_samples=200, member=m,
+                    out=open(tmp_path / "stdout", "w"))
+        # compared as JSON, so that a NaN equals a NaN
+        assert json.dumps(alone["metrics"]) == json.dumps(report["members"][m]["metrics"])
     covered = report["summary"]["modes"]["modes_covered"]
     assert len(covered["values"]) == 2 and covered["mean"] == np.mean(covered["values"])
     assert json.loads(out.read_text())["summary"]["modes"]["modes_covered"] == covered

@@ -114,10 +114,20 @@ def save(mngr: ocp.CheckpointManager, state) -> None:
         raise SaveError(f"could not save checkpoint {step} in {directory}: {why}") from None
 
 
+def _never_retrieved(record: logging.LogRecord) -> bool:
+    """False for asyncio's report of a task whose exception nobody read (a failed save's writes
+    still in flight, garbage-collected at some later moment)."""
+    return not record.getMessage().startswith("Task exception was never retrieved")
+
+
 def _drop_closed_loop_reports() -> None:
     """When a save fails, TensorStore's writes still in flight report back to Orbax's event
     loop, closed by then, during the save and after it; Python prints each as an unraisable
-    RuntimeError traceback, which says nothing SaveError does not. Those alone are dropped."""
+    RuntimeError traceback, and asyncio logs the tasks whose exception nobody read, none of it
+    saying anything SaveError does not. Those alone are dropped."""
+    asyncio_log = logging.getLogger("asyncio")
+    if _never_retrieved not in asyncio_log.filters:
+        asyncio_log.addFilter(_never_retrieved)
     previous = sys.unraisablehook
     if getattr(previous, "drops_closed_loop", False):
         return

@@ -253,3 +253,18 @@ def test_a_second_signal_stops_at_once():
     assert r.stderr.strip().splitlines()[-1] == (
         "stopped at once by a second SIGINT: the steps after the last checkpoint are lost; "
         "run the same command to resume")
+
+
+def test_a_failed_saves_unread_task_exceptions_are_not_logged():
+    """asyncio's "Task exception was never retrieved" (a failed save's writes in flight, reported
+    whenever they are garbage-collected) is dropped; asyncio's other records are not."""
+    import logging
+
+    from jaxgan import checkpoint
+
+    checkpoint._drop_closed_loop_reports()
+    log = logging.getLogger("asyncio")
+    make = lambda message: log.makeRecord("asyncio", logging.ERROR, __file__, 1, message, (),  # noqa: E731
+                                          None)
+    assert not log.filter(make("Task exception was never retrieved\nfuture: <Task ...>"))
+    assert log.filter(make("Executing <Task ...> took 0.2 seconds"))

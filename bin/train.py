@@ -1,7 +1,7 @@
 """Trains a variant: `python bin/train.py --variant=san --latent_dim=100`.
 
-Flags override the variant's `configs/<variant>.py`; `--config.<field>=value` reaches any
-other field.
+`--variant=NAME` is `--config=configs/NAME.py` (ml_collections' config file flag; a file of your
+own works too); `--config.<field>=value` overrides any field; the flags below set common ones.
 Starting on a workdir that holds a checkpoint resumes it.
 """
 
@@ -11,11 +11,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
 
-from jaxgan.cli import define_config_flag, fail, override, variant_from_argv  # noqa: E402
+from jaxgan import datasets, quality  # noqa: E402
+from jaxgan.cli import config_argv, define_config, fail, override, parse_flags  # noqa: E402
+from jaxgan.train import train_and_evaluate  # noqa: E402
 
-VARIANT, BASE_CONFIG = variant_from_argv(sys.argv)
-flags.DEFINE_string("variant", "vanilla", "Variant name (a file of configs/).")
+ARGV = config_argv(sys.argv)
+CONFIG = define_config(ARGV)
 flags.DEFINE_string("workdir", None, "Run directory (default runs/<variant>).")
 flags.DEFINE_string(
     "data_dir", None, "MNIST IDX directory (default $JAXGAN_DATA_DIR, else ~/.cache/jaxgan/mnist)."
@@ -35,20 +38,14 @@ flags.DEFINE_bool("same_data_order", None, "Population members read the data in 
                   "(default: each its own seed's).")
 flags.DEFINE_float("lr_g", None, "Generator learning rate (config.optim.g.lr).")
 flags.DEFINE_float("lr_d", None, "Discriminator learning rate (config.optim.d.lr).")
-define_config_flag(BASE_CONFIG, sys.argv)
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     del argv
-    from jaxgan import datasets, quality
-    from jaxgan.train import train_and_evaluate
-
-    config = FLAGS.config
+    config = CONFIG.value
     if FLAGS.dataset:
-        explicit = {a.split("=")[0].lstrip("-")[len("config."):] for a in sys.argv
-                    if a.lstrip("-").startswith("config.")}
-        datasets.use(config, FLAGS.dataset, explicit)
+        datasets.use(config, FLAGS.dataset, set(config_flags.get_override_values(FLAGS["config"])))
     override(
         config,
         {
@@ -66,10 +63,10 @@ def main(argv):
     )
     if config.data_dir:  # saved absolute, so that evaluate.py --workdir finds it from anywhere
         config.data_dir = str(Path(config.data_dir).expanduser().resolve())
-    workdir = FLAGS.workdir or f"runs/{FLAGS.variant}"
+    workdir = FLAGS.workdir or f"runs/{config.variant}"
     train_and_evaluate(config, workdir, make_evaluator=quality.evaluator)
     print(f"done: {workdir}")
 
 
 if __name__ == "__main__":
-    app.run(fail(main))
+    app.run(fail(main), argv=ARGV, flags_parser=parse_flags)

@@ -6,11 +6,12 @@ import functools
 import signal
 import sys
 import warnings
+from pathlib import Path
 
 from absl import flags, logging
 from ml_collections import config_flags
 
-from jaxgan.config import load_variant_config
+from jaxgan.config import CONFIGS_DIR, load_config_file, variant_names
 from jaxgan.signals import Stopped
 
 # OSError: a --workdir or --out that is a file, a folder without write permission, a full disk
@@ -54,50 +55,78 @@ def fail(main):
     return wrapped
 
 
-def define_config_flag(config, argv: list[str]) -> None:
-    """`--config` with `--config.<field>=value` overrides. ml_collections reads those overrides
-    from `argv` here, at definition; an unknown field is one line naming the valid ones, not a
-    traceback."""
-    try:
-        config_flags.DEFINE_config_dict("config", config, "The variant's config; --config.F=value.")
-    except (AttributeError, KeyError):
-        for arg in argv[1:]:
-            name = arg.lstrip("-")
-            if not name.startswith("config."):
-                continue
-            node, path = config, []
-            for part in name[len("config.") :].partition("=")[0].split("."):
-                if not hasattr(node, "keys") or part not in node:
-                    where = f"config.{'.'.join(path)}" if path else "config"
-                    fields = ", ".join(sorted(node.keys())) if hasattr(node, "keys") else "none"
-                    print(f"error: {arg}: no such config field; fields of {where}: {fields}",
-                          file=sys.stderr)
-                    sys.exit(1)
-                node, path = node[part], [*path, part]
-        print("error: a --config.<field> flag names no config field", file=sys.stderr)
-        sys.exit(1)
+CONFIG_HELP = ("The run's config file (configs/<variant>.py, or one of your own); "
+               "--config.<field>=value overrides any field.")
 
 
-def variant_from_argv(argv: list[str]):
-    """(name, config) of the `--variant` in `argv` (default vanilla), read before flags are parsed
-    so that `--config.<field>=` overrides are typed by that variant's config. Exits with one line
-    listing the valid names when the variant is unknown."""
-    name = "vanilla"
-    for i, arg in enumerate(argv):
+def config_argv(argv: list[str]) -> list[str]:
+    """`argv` with the config file named first, as ml_collections reads it: `--variant=NAME`
+    (vanilla when neither it nor `--config` is given) becomes `--config=configs/NAME.py`.
+
+    Only that spelling is rewritten; the `--config.<field>` overrides are ml_collections' own.
+    An unknown variant, a missing file or both flags given exit with one `error:` line.
+    """
+    args, named = list(argv[1:]), []
+    for i, arg in enumerate(args):
         if arg == "--":
             break
         flag, eq, value = arg.lstrip("-").partition("=")
-        if not arg.startswith("-") or flag != "variant":
-            continue
-        if eq:
-            name = value
-        elif i + 1 < len(argv):
-            name = argv[i + 1]
+        if arg.startswith("-") and flag in ("variant", "config"):
+            named.append((i, flag, value if eq else None))
+    if not named:
+        return [argv[0], f"--config={CONFIGS_DIR / 'vanilla.py'}", *args]
+    if len(named) > 1:
+        _exit(" and ".join(f"--{flag}" for _, flag, _ in named) + ": give the config once")
+    [(i, flag, value)] = named
+    taken = [i] if value is not None else [i, i + 1]
+    if value is None:
+        value = args[i + 1] if i + 1 < len(args) else ""
+    path = CONFIGS_DIR / f"{value}.py" if flag == "variant" else Path(value)
+    if flag == "variant" and not path.is_file():
+        _exit(f"unknown variant {value!r}; valid: {', '.join(variant_names())}")
+    if not path.is_file():
+        _exit(f"--config={value}: no such config file")
+    return [argv[0], f"--config={path}", *(a for j, a in enumerate(args) if j not in taken)]
+
+
+def _exit(message: str):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def define_config(argv: list[str], flag_values=flags.FLAGS) -> flags.FlagHolder:
+    """`--config`: a config file, `--config.<field>=value` overriding its fields; for the argv
+    that `config_argv` gives."""
+    return config_flags.DEFINE_config_file("config", None, CONFIG_HELP, flag_values=flag_values,
+                                           sys_argv=argv)
+
+
+def parse_flags(argv: list[str], flag_values=flags.FLAGS) -> list[str]:
+    """absl's flag parsing of `config_argv(argv)`; an unknown field or a bad value is one
+    `error:` line and exit status 1."""
     try:
-        return name, load_variant_config(name)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+        return flag_values(argv)
+    except (flags.Error, ValueError) as e:
+        _exit(e)
+    except (AttributeError, KeyError):
+        _exit(_unknown_field(argv))
+
+
+def _unknown_field(argv: list[str]) -> str:
+    """The first `--config.<field>` of `argv` that its config lacks, with the fields it has."""
+    config = load_config_file(argv[1][len("--config="):])
+    for arg in argv[2:]:
+        name = arg.lstrip("-")
+        if not name.startswith("config."):
+            continue
+        node, path = config, []
+        for part in name[len("config."):].partition("=")[0].split("."):
+            if not hasattr(node, "keys") or part not in node:
+                where = ".".join(["config", *path])
+                fields = ", ".join(sorted(node.keys())) if hasattr(node, "keys") else "none"
+                return f"{arg}: no such config field; fields of {where}: {fields}"
+            node, path = node[part], [*path, part]
+    return "a --config.<field> flag names no config field"
 
 
 def override(config, named: dict) -> None:

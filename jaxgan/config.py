@@ -109,7 +109,12 @@ def load_variant_config(name: str, configs_dir: Path = CONFIGS_DIR) -> ml_collec
         raise ValueError(
             f"unknown variant {name!r}; valid: {', '.join(variant_names(configs_dir))}"
         )
-    spec = importlib.util.spec_from_file_location(f"jaxgan_configs_{name}", path)
+    return load_config_file(path)
+
+
+def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
+    """`get_config()` of the config file at `path`."""
+    spec = importlib.util.spec_from_file_location(f"jaxgan_configs_{Path(path).stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.get_config()

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_optim import _parse
 
+from jaxgan.cli import config_argv
 from jaxgan.samples_io import write_samples
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,6 +167,30 @@ def test_flag_mistakes_are_one_line(tmp_path, script, args, expected):
     assert r.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: ")
     assert expected in lines[0]
     assert not (tmp_path / "w").exists()
+
+
+def test_the_variant_flag_is_the_config_file_flag(tmp_path):
+    """`--variant=NAME` (any spelling absl takes) is ml_collections' `--config=configs/NAME.py`,
+    moved first so that overrides given before it apply; no flag means vanilla."""
+    configs = ROOT / "configs"
+    assert config_argv(["t"]) == ["t", f"--config={configs / 'vanilla.py'}"]
+    for spelled in (["--variant=san"], ["-variant=san"], ["--variant", "san"],
+                    [f"--config={configs / 'san.py'}"]):
+        argv = config_argv(["t", "--config.ema_decay=0.5", *spelled, "--epochs=3"])
+        assert argv == ["t", f"--config={configs / 'san.py'}", "--config.ema_decay=0.5",
+                        "--epochs=3"], spelled
+    own = tmp_path / "mine.py"
+    own.write_text("from jaxgan.config import load_variant_config\n\n\ndef get_config():\n"
+                   "    c = load_variant_config('wgan_gp')\n    c.seed = 7\n    return c\n")
+    parsed = _parse(["t", f"--config={own}", "--config.ema_decay=0.25"])
+    assert (parsed.variant, parsed.seed, parsed.ema_decay) == ("wgan_gp", 7, 0.25)
+    for argv, line in [(["--variant=san", "--config=x.py"], "--variant and --config: give the "
+                        "config once"), (["--config=nope.py"], "--config=nope.py: no such config"
+                                         " file")]:
+        r = subprocess.run([sys.executable, "-c", "import sys; from jaxgan.cli import config_argv;"
+                            " config_argv(sys.argv)", *argv], capture_output=True, text=True,
+                           cwd=tmp_path)
+        assert r.returncode == 1 and r.stderr.strip().splitlines() == [f"error: {line}"]
 
 
 def test_sample_checks_its_output_before_loading_anything(tmp_path):

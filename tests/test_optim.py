@@ -15,9 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from absl import flags
-from ml_collections import config_flags
 
-from jaxgan import optim, variants
+from jaxgan import cli, optim, variants
 from jaxgan.config import (
     adam,
     load_variant_config,
@@ -39,12 +38,13 @@ def _kinds(opt_state) -> set[str]:
     return {type(s).__name__ for s in leaves}
 
 
-def _parse(config, argv: list[str]):
-    """`config` after `--config.<field>=value` flags, parsed as bin/train.py parses them (on flags
-    of their own, not the global ones)."""
+def _parse(argv: list[str]):
+    """The config of a `bin/train.py` command line, parsed as that script parses it (on flags of
+    their own, not the global ones)."""
+    argv = cli.config_argv(argv)
     fv = flags.FlagValues()
-    holder = config_flags.DEFINE_config_dict("config", config, flag_values=fv, sys_argv=argv)
-    fv(argv)
+    holder = cli.define_config(argv, fv)
+    cli.parse_flags(argv, fv)
     return holder.value
 
 
@@ -72,11 +72,11 @@ def test_every_optimiser_field_is_settable_on_every_variant(variant):
     nets = variants.build(config).trained
     for net in nets:
         assert set(config.optim[net]) == {"lr", *optim.defaults()}, net
-    argv = ["train.py"]
+    argv = ["train.py", f"--variant={variant}"]
     for net, (field, value) in itertools.product(nets, OTHER.items()):
         argv.append(f"--config.optim.{net}.{field}={value}")
     argv += [f"--config.optim.{net}.name=rmsprop" for net in nets]
-    parsed = _parse(load_variant_config(variant), argv)
+    parsed = _parse(argv)
     for net in nets:
         assert parsed.optim[net].to_dict() == {"name": "rmsprop", **OTHER}, net
     for name in optim.OPTIMIZERS:

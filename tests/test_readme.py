@@ -12,7 +12,6 @@ import pytest
 from test_optim import _parse
 
 from jaxgan import optim, variants
-from jaxgan.config import load_variant_config
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -27,10 +26,7 @@ def _examples() -> list[str]:
 def _build(example: str):
     """The config `example`'s flags give, checked by the code that builds from it."""
     args = shlex.split(example)  # as a shell passes them
-    variant = next((a.split("=", 1)[1] for a in args if a.startswith("--variant=")), "vanilla")
-    flags = [a for a in args if a.startswith("--config.")]
-    assert flags and len(flags) + (variant != "vanilla") == len(args), example
-    config = _parse(load_variant_config(variant), ["train.py", *flags])
+    config = _parse(["train.py", *args])
     model = variants.build(config)
     optim.optimizers(config, 60000, model.trained)
     return config

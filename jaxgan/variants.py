@@ -7,6 +7,7 @@ them to networks. The train step never looks at a name.
 
 from __future__ import annotations
 
+import inspect
 import zlib
 from collections.abc import Callable
 from typing import NamedTuple
@@ -15,7 +16,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from jaxgan import models, objectives, priors
+from jaxgan import models, objectives, priors, registry
 
 
 class Model(NamedTuple):
@@ -61,33 +62,47 @@ class UnknownVariant(ValueError):
     pass
 
 
-def _mlp_d(nets_cfg: dict, objective: objectives.Objective, data_dim: int) -> nn.Module:
+def mlp_d(d_hidden=models.D_HIDDEN, *, objective: objectives.Objective,
+          data_dim: int) -> nn.Module:
     """The course's MLP D of `nets.d_hidden`, with the last layer the objective declares."""
-    hidden = tuple(nets_cfg.get("d_hidden", models.D_HIDDEN))
-    return models.Discriminator(hidden, objective.d_outputs, objective.d_head)
+    return models.Discriminator(tuple(d_hidden), objective.d_outputs, objective.d_head)
 
 
-def _conv_d(nets_cfg: dict, objective: objectives.Objective, data_dim: int) -> nn.Module:
+def conv_d(d_channels=models.D_CHANNELS, *, objective: objectives.Objective,
+           data_dim: int) -> nn.Module:
     """The convolutional D of `nets.d_channels`; 28×28 images only."""
     if data_dim != models.IMAGE_DIM:
         raise ValueError(
             f"nets.d='conv' needs 28×28 images ({models.IMAGE_DIM} features), not this "
             f"dataset's {data_dim}-d samples; use nets.d=mlp"
         )
-    channels = tuple(nets_cfg.get("d_channels", models.D_CHANNELS))
-    if len(channels) > models.MAX_CONV_LAYERS:
+    if len(d_channels) > models.MAX_CONV_LAYERS:
         raise ValueError(
-            f"nets.d_channels={channels!r}: at most {models.MAX_CONV_LAYERS} stride-2 layers "
-            "fit a 28×28 image"
+            f"nets.d_channels={tuple(d_channels)!r}: at most {models.MAX_CONV_LAYERS} stride-2 "
+            "layers fit a 28×28 image"
         )
-    return models.ConvDiscriminator(channels, objective.d_outputs, objective.d_head)
+    return models.ConvDiscriminator(tuple(d_channels), objective.d_outputs, objective.d_head)
 
 
-# `config.nets.d` -> (nets fields, objective, data_dim) -> D
-DISCRIMINATORS: dict[str, Callable[[dict, objectives.Objective, int], nn.Module]] = {
-    "mlp": _mlp_d,
-    "conv": _conv_d,
-}
+# `config.nets.d` names D's builder; its keyword fields are read from `config.nets`
+DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {"mlp": mlp_d, "conv": conv_d}
+# `config.nets` fields of G and the encoder (whose widths default to `d_hidden`)
+OTHER_NET_FIELDS = ("g_hidden", "g_out_scale", "enc_hidden")
+
+
+def _d_fields(name: str) -> set[str]:
+    return {p for p in inspect.signature(DISCRIMINATORS[name]).parameters
+            if p not in ("objective", "data_dim")}
+
+
+def _discriminator(nets_cfg: dict, objective, data_dim: int) -> nn.Module:
+    """D through the registry, given the `config.nets` fields its builder reads."""
+    name = nets_cfg.get("d", "mlp")
+    if not isinstance(name, str) or name not in DISCRIMINATORS:
+        raise ValueError(f"nets.d={name!r}: valid: {', '.join(sorted(DISCRIMINATORS))}")
+    fields = {"name": name, **{f: nets_cfg[f] for f in _d_fields(name) if f in nets_cfg}}
+    return registry.build("nets.d", DISCRIMINATORS, fields, objective=objective,
+                          data_dim=data_dim)
 
 
 def build(config, data_dim: int = models.IMAGE_DIM) -> Model:
@@ -95,23 +110,19 @@ def build(config, data_dim: int = models.IMAGE_DIM) -> Model:
     prior = priors.build(config.prior)
     objective = objectives.build(config.objective, prior)
     nets_cfg = config.nets.to_dict() if hasattr(config.nets, "to_dict") else dict(config.nets)
-    valid = {"g_hidden", "d_hidden", "enc_hidden", "g_out_scale", "d", "d_channels"}
+    valid = {"d", *OTHER_NET_FIELDS}.union(*map(_d_fields, DISCRIMINATORS))
     unknown = sorted(set(nets_cfg) - valid)
     if unknown:
         raise ValueError(f"nets.{unknown[0]}: no such field; valid: {', '.join(sorted(valid))}")
-    d_name = nets_cfg.pop("d", "mlp")
-    if not isinstance(d_name, str) or d_name not in DISCRIMINATORS:
-        raise ValueError(f"nets.d={d_name!r}: valid: {', '.join(sorted(DISCRIMINATORS))}")
-    models.check_widths(nets_cfg)
-    g_hidden = tuple(nets_cfg.get("g_hidden", models.G_HIDDEN))
-    d_hidden = tuple(nets_cfg.get("d_hidden", models.D_HIDDEN))
-    nets = {"g": models.Generator(g_hidden, data_dim, float(nets_cfg.get("g_out_scale", 1.0)))}
-    nets["d"] = DISCRIMINATORS[d_name](nets_cfg, objective, data_dim)
+    models.check_widths({k: v for k, v in nets_cfg.items() if k != "d"})
+    nets = {"g": models.Generator(tuple(nets_cfg.get("g_hidden", models.G_HIDDEN)), data_dim,
+                                  float(nets_cfg.get("g_out_scale", 1.0)))}
+    nets["d"] = _discriminator(nets_cfg, objective, data_dim)
     dims = {"g": prior.latent_dim, "d": data_dim + objective.d_extra_inputs}
     if objective.encoder is not None:
         noise_dim, num_classes = objective.encoder
-        enc_hidden = tuple(nets_cfg.get("enc_hidden", d_hidden))
-        nets["enc"] = models.Encoder(enc_hidden, noise_dim, num_classes)
+        enc_hidden = nets_cfg.get("enc_hidden", nets_cfg.get("d_hidden", models.D_HIDDEN))
+        nets["enc"] = models.Encoder(tuple(enc_hidden), noise_dim, num_classes)
         dims["enc"] = data_dim
     return Model(prior, nets, objective, dims)
 

@@ -211,3 +211,29 @@ def test_bad_conv_fields_are_one_line(field, value, message):
 def test_a_window_larger_than_its_input_is_a_clear_error():
     with pytest.raises(ValueError, match="does not fit a 2x2 input"):
         models._patches(jnp.zeros((1, 2, 2, 1)), kernel=4, stride=2, padding=0)
+
+
+def test_a_registered_d_gets_its_own_fields_by_signature(monkeypatch):
+    """`nets.d` picks a builder of `variants.DISCRIMINATORS`; the `config.nets` fields its
+    signature names reach it, and become valid `nets` fields."""
+    seen = {}
+
+    def tiny_d(d_widths=(3,), *, objective, data_dim):
+        seen.update(widths=d_widths, data_dim=data_dim)
+        return models.Discriminator(tuple(d_widths), objective.d_outputs, objective.d_head)
+
+    monkeypatch.setitem(variants.DISCRIMINATORS, "tiny", tiny_d)
+    config = load_variant_config("vanilla")
+    config.nets.d = "tiny"
+    variants.build(config)
+    assert seen == {"widths": (3,), "data_dim": models.IMAGE_DIM}
+    with config.unlocked():
+        config.nets.d_widths = (5,)
+    params = variants.build(config).init(jax.random.PRNGKey(0))
+    kernels = {a.shape for a in jax.tree.leaves(params["d"]) if a.ndim == 2}
+    assert kernels == {(models.IMAGE_DIM, 5), (5, 1)}
+    config.nets.d = "mlp"
+    variants.build(config)  # d_widths is a nets field while tiny is registered, read by tiny alone
+    monkeypatch.delitem(variants.DISCRIMINATORS, "tiny")
+    with pytest.raises(ValueError, match="^nets.d_widths: no such field; valid: d, d_channels, "):
+        variants.build(config)

@@ -30,8 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jaxgan.config import variant_names
+from jaxgan import variants, viz
+from jaxgan.config import load_config
 from jaxgan.eval.summary import summarize
+from jaxgan.variant_files import variant_names
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "bin"
@@ -312,12 +314,7 @@ def inception_table(done: dict) -> list[str]:
 def pr_scatter(results: dict, sampled: dict, path: Path) -> None:
     """Mean precision against mean recall of every variant (error bars: the std over seeds) and
     of every sampler row."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = viz.subplots(figsize=(7, 6))
     for v in ranked(results):
         summary = _pooled([results[v]])
         (p, dp), (r, dr) = summary["precision"], summary["recall"]
@@ -337,7 +334,6 @@ def pr_scatter(results: dict, sampled: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def _last_grid(run: Path) -> Path | None:
@@ -419,9 +415,6 @@ def update_benchmarks(path: Path, markdown: str, block_name: str = "results") ->
 def has_sample_score(s: Settings, variant: str) -> bool:
     """Whether the samplers can read the trained run's D per sample (a D that judges pairs
     cannot); read from the run's config.json, so that `--set` overrides count."""
-    from jaxgan import variants
-    from jaxgan.config import load_config
-
     return variants.build(load_config(s.out / "runs" / variant)).objective.realness is not None
 
 

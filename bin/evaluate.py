@@ -24,7 +24,10 @@ from jaxgan.classifier import ClassifierWeightsError  # noqa: E402
 from jaxgan.cli import one_line_warnings  # noqa: E402
 from jaxgan.config import OldLayout, SavedConfigError  # noqa: E402
 from jaxgan.data.mnist import MnistError  # noqa: E402
+from jaxgan.eval.inception import InceptionStateDictError  # noqa: E402
 from jaxgan.eval.sources import EvaluationError  # noqa: E402
+from jaxgan.eval.torch_legacy import TorchFileError  # noqa: E402
+from jaxgan.eval.weights import InceptionWeightsHashError  # noqa: E402
 from jaxgan.population import MemberError  # noqa: E402
 from jaxgan.report import run  # noqa: E402
 from jaxgan.runs import NoTrainedRun, workdir_or_latest  # noqa: E402
@@ -96,12 +99,7 @@ def main(argv):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except ValueError as e:
-        # Bad weight files given with --inception_weights (wrong hash, unreadable, wrong keys).
-        from jaxgan.eval.inception import InceptionStateDictError
-        from jaxgan.eval.torch_legacy import TorchFileError
-        from jaxgan.eval.weights import InceptionWeightsHashError
-
+    except ValueError as e:  # bad --inception_weights: wrong hash, unreadable, wrong keys
         if isinstance(e, InceptionWeightsHashError | InceptionStateDictError | TorchFileError):
             sys.exit(f"error: {e}")
         raise

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from absl import app, flags  # noqa: E402
 
 from jaxgan.cli import fail  # noqa: E402
+from jaxgan.import_torch import import_template  # noqa: E402
 
 flags.DEFINE_string("g", None, "The template's G.pth (state dict of its Generator).",
                     required=True)
@@ -29,8 +30,6 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    from jaxgan.import_torch import import_template
-
     for name in ("g", "d"):
         if not Path(FLAGS[name].value).is_file():
             raise FileNotFoundError(f"--{name}={FLAGS[name].value}: no such file")

@@ -20,8 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
 
+from jaxgan import latent_plots  # noqa: E402
 from jaxgan.cli import fail  # noqa: E402
+from jaxgan.config import try_load_config  # noqa: E402
 from jaxgan.runs import workdir_or_latest  # noqa: E402
+from jaxgan.state import g_name  # noqa: E402
 
 flags.DEFINE_enum("plot", None, ["tsne", "interp", "pr"], "Which plot.", required=True)
 flags.DEFINE_string("workdir", None, "Training run directory (tsne, interp; default: the most "
@@ -42,10 +45,6 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    from jaxgan import latent_plots
-    from jaxgan.config import try_load_config
-    from jaxgan.state import g_name
-
     command, which = FLAGS.plot, None
     if command != "pr":
         workdir = workdir_or_latest(FLAGS.workdir)

@@ -14,7 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
 
+from benchmarks import results  # noqa: E402
 from jaxgan.cli import fail  # noqa: E402
+from jaxgan.variant_files import variant_names  # noqa: E402
 
 flags.DEFINE_string("out", "results", "Folder of the runs, reports and REPORT.md.")
 flags.DEFINE_list("variants", None, "Variants to train (default: every configs/ file).")
@@ -47,9 +49,6 @@ FLAGS = flags.FLAGS
 
 def main(argv):
     del argv
-    from benchmarks import results
-    from jaxgan.config import variant_names
-
     settings = results.Settings(
         out=Path(FLAGS.out), variants=FLAGS.variants or variant_names(), epochs=FLAGS.epochs,
         steps=FLAGS.num_steps, num_seeds=FLAGS.num_seeds, num_samples=FLAGS.num_samples,

@@ -20,14 +20,23 @@ density ratio, the acceptance rate, the candidates drawn and the wall time.
 """
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from jaxgan import datasets, viz  # noqa: E402
 from jaxgan.cli import fail  # noqa: E402
+from jaxgan.data import toy2d  # noqa: E402
+from jaxgan.generate import generate_raw  # noqa: E402
+from jaxgan.run import Run  # noqa: E402
 from jaxgan.runs import workdir_or_latest  # noqa: E402
+from jaxgan.samplers.refine import sample_with, to_outputs  # noqa: E402
+from jaxgan.samples_io import check_out, write_samples  # noqa: E402
+from jaxgan.state import g_name  # noqa: E402
 
 flags.DEFINE_string("workdir", None, "Training run directory (its latest checkpoint is used; "
                     "default: the most recently trained run under runs/).")
@@ -95,18 +104,6 @@ def chosen_sampler():
 
 def main(argv):
     del argv
-    import time
-
-    import numpy as np
-
-    from jaxgan import datasets, viz
-    from jaxgan.data import toy2d
-    from jaxgan.generate import generate_raw
-    from jaxgan.run import Run
-    from jaxgan.samplers.refine import sample_with, to_outputs
-    from jaxgan.samples_io import check_out, write_samples
-    from jaxgan.state import g_name
-
     start = time.perf_counter()
     name, options = chosen_sampler()
     if name and (FLAGS["class"].value is not None or FLAGS.latents != "prior"):

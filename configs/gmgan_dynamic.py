@@ -5,7 +5,7 @@ loss, with their own Adam (G's settings); BCE losses, the template's Adam 2e-4.
 python bin/train.py --variant=gmgan_dynamic
 """
 
-from jaxgan.config import load_variant_config
+from jaxgan.variant_files import load_variant_config
 
 
 def get_config():

@@ -8,7 +8,8 @@ D 3e-4, betas (0.5, 0.9)) and the template's 100 epochs.
 python bin/train.py --variant=gmgan_wgangp
 """
 
-from jaxgan.config import adam, load_variant_config
+from jaxgan.config import adam
+from jaxgan.variant_files import load_variant_config
 
 
 def get_config():

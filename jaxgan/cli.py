@@ -11,8 +11,8 @@ from pathlib import Path
 from absl import flags, logging
 from ml_collections import config_flags
 
-from jaxgan.config import CONFIGS_DIR, load_config_file, variant_names
 from jaxgan.signals import Stopped
+from jaxgan.variant_files import CONFIGS_DIR, load_config_file, variant_names
 
 # OSError: a --workdir or --out that is a file, a folder without write permission, a full disk
 EXPECTED_ERRORS = (ValueError, OSError, FloatingPointError, KeyError, TypeError)

@@ -12,11 +12,13 @@ the code that uses it:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import ml_collections
+
+from jaxgan import optim
+from jaxgan.variant_files import load_variant_config
 
 # Fields that may change when a run is resumed: they steer the run, not the model or its numbers.
 RUN_FIELDS = frozenset(
@@ -36,27 +38,19 @@ RUN_FIELDS = frozenset(
         "init_from",
     }
 )
-CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
 
 
 def adam(lr: float, *args, **kwargs) -> dict:
     """One network's Adam node: `adam(lr, b1, b2, weight_decay, eps_root, clip)` as
     `jaxgan.optim`'s Adam takes them (`weight_decay` PyTorch's coupled L2), and every other
     registered optimiser's field at its default, so that any of them can be set."""
-    return _optim().settings("adam", lr, *args, **kwargs)
+    return optim.settings("adam", lr, *args, **kwargs)
 
 
 def rmsprop(lr: float, *args, **kwargs) -> dict:
     """One network's RMSprop node (PyTorch's defaults): `rmsprop(lr, decay, clip, weight_decay)`,
     `clip` > 0 clipping every weight; every other registered field at its default."""
-    return _optim().settings("rmsprop", lr, *args, **kwargs)
-
-
-def _optim():
-    """`jaxgan.optim`, imported once a node is built: listing the variants needs no jax."""
-    from jaxgan import optim
-
-    return optim
+    return optim.settings("rmsprop", lr, *args, **kwargs)
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -96,28 +90,6 @@ def base_config() -> ml_collections.ConfigDict:
         "lr_halve_epoch": 0,  # E > 0: an alias of lr_decay_epochs=(E,), lr_decay_factor=0.5
     }
     return ml_collections.ConfigDict(c)
-
-
-def variant_names(configs_dir: Path = CONFIGS_DIR) -> list[str]:
-    return sorted(p.stem for p in configs_dir.glob("*.py") if not p.stem.startswith("_"))
-
-
-def load_variant_config(name: str, configs_dir: Path = CONFIGS_DIR) -> ml_collections.ConfigDict:
-    """`get_config()` of `configs/<name>.py`; an unknown name lists the valid ones."""
-    path = configs_dir / f"{name}.py"
-    if not path.is_file():
-        raise ValueError(
-            f"unknown variant {name!r}; valid: {', '.join(variant_names(configs_dir))}"
-        )
-    return load_config_file(path)
-
-
-def load_config_file(path: str | Path) -> ml_collections.ConfigDict:
-    """`get_config()` of the config file at `path`."""
-    spec = importlib.util.spec_from_file_location(f"jaxgan_configs_{Path(path).stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
 
 
 # field -> (check, what it must be): the loop's fields a run cannot start without
@@ -201,28 +173,9 @@ def resolve_saved(saved: dict) -> ml_collections.ConfigDict:
         )
     current = load_variant_config(saved.get("variant", "vanilla")).to_dict()
     if isinstance(saved.get("optim"), dict):
-        saved = {**saved, "optim": schedule_alias(saved["optim"])}
+        saved = {**saved, "optim": optim.schedule_alias(saved["optim"])}
     merged = _merge(current, saved)
     return ml_collections.ConfigDict(merged)
-
-
-def schedule_alias(optim: dict) -> dict:
-    """An optim node with `lr_halve_epoch` = E written as the schedule it stands for,
-    `lr_decay_epochs` (E,) at factor 0.5, so that either spelling compares equal.
-
-    A node saved before `lr_decay_epochs` existed had `lr_halve_epoch` as its whole schedule
-    (0: constant), whatever its variant's default is today. A node setting both is left as it is,
-    for `jaxgan.optim` to refuse.
-    """
-    halve = optim.get("lr_halve_epoch", 0)
-    if "lr_decay_epochs" in optim:
-        alias = halve and not optim["lr_decay_epochs"] and optim.get("lr_decay_factor", 0.5) == 0.5
-    else:
-        alias = "lr_halve_epoch" in optim
-    if not alias or type(halve) is not int or halve < 0:
-        return optim
-    epochs = (halve,) if halve else ()
-    return {**optim, "lr_halve_epoch": 0, "lr_decay_epochs": epochs, "lr_decay_factor": 0.5}
 
 
 def _merge(defaults: dict, saved: dict, path: str = "") -> dict:

@@ -21,9 +21,10 @@ import numpy as np
 
 from jaxgan import checkpoint, lock
 from jaxgan.checkpoint import has_checkpoint
-from jaxgan.config import load_variant_config, to_json
+from jaxgan.config import to_json
 from jaxgan.eval.torch_legacy import load_state_dict
 from jaxgan.train import Trainer, make_mesh
+from jaxgan.variant_files import load_variant_config
 
 
 class TemplateError(ValueError):

@@ -10,20 +10,12 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from sklearn.manifold import TSNE
 
 from jaxgan import classifier, datasets, viz
 from jaxgan.generate import encode, test_split
 from jaxgan.pixels import digits
 from jaxgan.run import Run
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _digits(images_u8: np.ndarray) -> np.ndarray:
@@ -32,8 +24,6 @@ def _digits(images_u8: np.ndarray) -> np.ndarray:
 
 
 def _tsne(x: np.ndarray, seed: int) -> np.ndarray:
-    from sklearn.manifold import TSNE
-
     return TSNE(n_components=2, init="pca", random_state=seed).fit_transform(x)
 
 
@@ -57,10 +47,10 @@ def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = No
         x = np.concatenate([codes["noise"], jax.nn.softmax(codes["logits"])], 1)
         panels.append(("encoder", x, _digits(real), f"t-SNE of the encoder's codes of {num} "
                        "MNIST test images, coloured by the classifier's digit"))
-    plt, written = _plt(), []
+    written = []
     for name, x, colours, title in panels:
         y = _tsne(x, seed)
-        fig, ax = plt.subplots(figsize=(6.5, 6))
+        fig, ax = viz.subplots(figsize=(6.5, 6))
         sc = ax.scatter(y[:, 0], y[:, 1], c=colours, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
         fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
         ax.set(title=textwrap.fill(title, 60), xticks=[], yticks=[])
@@ -69,7 +59,6 @@ def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = No
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.tight_layout()
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         written.append(path)
     return written
 
@@ -105,8 +94,7 @@ def interpolations(workdir, out, pairs: int = 8, steps: int = 10, seed: int = 0,
 def pr_points(evals: dict[str, str | Path], out, title: str = "") -> Path:
     """Precision against recall (classifier features) of one run's samples under each sampler,
     from `bin/evaluate.py --json` reports: `evals` maps a label to a report path."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = viz.subplots(figsize=(5.5, 5))
     for label, path in evals.items():
         report = json.loads(Path(path).read_text())
         m = report.get("metrics", {}).get("classifier")
@@ -123,5 +111,4 @@ def pr_points(evals: dict[str, str | Path], out, title: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxgan import registry
-from jaxgan.config import load_variant_config, schedule_alias
+from jaxgan.variant_files import load_variant_config
 
 # field -> (check, what it must be)
 _CHECKS = {
@@ -186,3 +186,22 @@ def _variant_nodes(config) -> dict:
         return load_variant_config(config.get("variant", "vanilla")).optim.to_dict()
     except ValueError:
         return {}
+
+
+def schedule_alias(optim: dict) -> dict:
+    """An optim node with `lr_halve_epoch` = E written as the schedule it stands for,
+    `lr_decay_epochs` (E,) at factor 0.5, so that either spelling compares equal.
+
+    A node saved before `lr_decay_epochs` existed had `lr_halve_epoch` as its whole schedule
+    (0: constant), whatever its variant's default is today. A node setting both is left as it is,
+    for `jaxgan.optim` to refuse.
+    """
+    halve = optim.get("lr_halve_epoch", 0)
+    if "lr_decay_epochs" in optim:
+        alias = halve and not optim["lr_decay_epochs"] and optim.get("lr_decay_factor", 0.5) == 0.5
+    else:
+        alias = "lr_halve_epoch" in optim
+    if not alias or type(halve) is not int or halve < 0:
+        return optim
+    epochs = (halve,) if halve else ()
+    return {**optim, "lr_halve_epoch": 0, "lr_decay_epochs": epochs, "lr_decay_factor": 0.5}

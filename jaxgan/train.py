@@ -29,19 +29,12 @@ from jaxgan import (
     variants,
     viz,
 )
-from jaxgan.config import (
-    flatten,
-    load_variant_config,
-    mismatches,
-    read_saved,
-    resolve_saved,
-    to_json,
-    validate,
-)
+from jaxgan.config import flatten, mismatches, read_saved, resolve_saved, to_json, validate
 from jaxgan.files import write_atomic
 from jaxgan.optim import optimizers
 from jaxgan.state import TrainState, ema_decay, for_sampling
 from jaxgan.step import make_multi_step, make_step
+from jaxgan.variant_files import load_variant_config
 
 
 class NonFiniteLoss(FloatingPointError):

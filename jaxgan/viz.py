@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 from PIL import Image
 
 from jaxgan import metrics_log
@@ -27,19 +28,21 @@ def save_grid(images_u8: np.ndarray, path: str | Path, nrow: int | None = None, 
     Image.fromarray(grid).save(path)
 
 
+def subplots(*grid, figsize: tuple[float, float], **kwargs):
+    """(figure, axes) of `Figure.subplots(*grid, **kwargs)`: matplotlib's object API, which needs
+    no backend and keeps no global figure to close."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **kwargs)
+
+
 def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
     """Plots D and G losses (and mean logits) against the step from `metrics.jsonl`, one curve
     per population member."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = [r for r in metrics_log.read_rows(metrics_path, warn_torn=False) if not r.get("eval")]
     if not rows:
         return
     members = _members(rows)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2) = subplots(1, 2, figsize=(11, 4))
     for m in members:
         mine = [r for r in rows if r.get("member") == m]
         steps, who = [r["step"] for r in mine], "" if m is None else f" (member {m})"
@@ -53,7 +56,6 @@ def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
     ax2.legend()
     fig.tight_layout()
     fig.savefig(out_path, dpi=100)
-    plt.close(fig)
 
 
 def _members(rows: list[dict]) -> list:
@@ -63,18 +65,13 @@ def _members(rows: list[dict]) -> list:
 def plot_quality(metrics_path: str | Path, out_path: str | Path) -> None:
     """Plots the in-loop evaluation rows of `metrics.jsonl` (the `"eval"` ones) against the
     epoch, a panel per metric and a curve per population member; nothing when there are none."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = [r for r in metrics_log.read_rows(metrics_path, warn_torn=False) if r.get("eval")]
     if not rows:
         return
     names = [k for k in rows[0] if k not in ("step", "epoch", "eval", "member")]
     cols = min(4, len(names))
     nrows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.8 * nrows), squeeze=False)
+    fig, axes = subplots(nrows, cols, figsize=(3.2 * cols, 2.8 * nrows), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=False):
         for m in _members(rows):
             mine = [r for r in rows if r.get("member") == m and name in r]
@@ -87,18 +84,12 @@ def plot_quality(metrics_path: str | Path, out_path: str | Path) -> None:
         axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out_path, dpi=100)
-    plt.close(fig)
 
 
 def scatter_modes(points, centres, path: str | Path, title: str = "", max_points: int = 5000):
     """A scatter plot of 2-D samples (the first `max_points`) over the toy's mode centres."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     points, centres = np.asarray(points)[:max_points], np.asarray(centres)
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = subplots(figsize=(5, 5))
     ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, label=f"{len(points)} samples")
     ax.scatter(centres[:, 0], centres[:, 1], s=40, marker="x", c="red", label="modes")
     ax.set(title=title, aspect="equal")
@@ -106,4 +97,3 @@ def scatter_modes(points, centres, path: str | Path, title: str = "", max_points
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)

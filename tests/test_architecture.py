@@ -1,5 +1,5 @@
 """The import rules of the README's "Architecture": `eval/` is a leaf on arrays, training reads
-nothing of it, and jaxgan modules are imported at the top of a module."""
+nothing of it, and only optional dependencies are imported inside a function."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ TRAINING = ("jaxgan.step", "jaxgan.train", "jaxgan.objectives", "jaxgan.state", 
             "jaxgan.losses", "jaxgan.priors", "jaxgan.population", "jaxgan.checkpoint")
 # what eval/ may read: itself, the MNIST classifier, the data loaders and the file helpers
 EVAL_READS = ("jaxgan.eval", "jaxgan.classifier", "jaxgan.data", "jaxgan.files", "jaxgan.pixels")
-# in-function imports kept, and why
-LATE = {
-    ("jaxgan.config", "jaxgan"): "optim reads config at import; config builds optim nodes later",
-}
+ROOT = PACKAGE.parent
+# what may be imported inside a function: the optional dependencies (extras), and what needs them
+OPTIONAL = ("tensorflow_datasets", "torch", "benchmarks.torch_reference")
 
 
 def _module(path: Path) -> str:
@@ -25,7 +24,7 @@ def _module(path: Path) -> str:
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
-    """(imported jaxgan module, at the top level?) of one file; `TYPE_CHECKING` blocks ignored."""
+    """(imported module, at the top level?) of one file; `TYPE_CHECKING` blocks ignored."""
     tree = ast.parse(path.read_text())
     found = []
 
@@ -33,11 +32,11 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
                 continue
-            if isinstance(child, ast.ImportFrom) and (child.module or "").startswith("jaxgan"):
+            if isinstance(child, ast.ImportFrom):
                 found.extend((f"{child.module}.{a.name}" if child.module == "jaxgan"
-                              else child.module, top) for a in child.names)
+                              else child.module or "", top) for a in child.names)
             elif isinstance(child, ast.Import):
-                found.extend((a.name, top) for a in child.names if a.name.startswith("jaxgan"))
+                found.extend((a.name, top) for a in child.names)
             inner = isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
             visit(child, top and not inner)
 
@@ -55,7 +54,7 @@ def _is(module: str, prefixes) -> bool:
 @pytest.mark.parametrize("path", [f for f in FILES if _module(f).startswith("jaxgan.eval")],
                          ids=_module)
 def test_eval_imports_nothing_of_training_runs_or_reports(path):
-    outside = [m for m, _ in _imports(path) if not _is(m, EVAL_READS)]
+    outside = [m for m, _ in _imports(path) if _is(m, ("jaxgan",)) and not _is(m, EVAL_READS)]
     assert not outside, f"{_module(path)} imports {outside}"
 
 
@@ -64,12 +63,12 @@ def test_training_imports_nothing_of_eval(path):
     assert not [m for m, _ in _imports(path) if _is(m, ("jaxgan.eval",))]
 
 
-def test_jaxgan_modules_are_imported_at_the_top():
-    late = [(_module(f), m) for f in FILES for m, top in _imports(f) if not top]
-    assert [x for x in late if x[:2] not in LATE and (x[0], x[1].rsplit(".", 1)[0]) not in LATE
-            ] == []
+def test_only_optional_dependencies_are_imported_inside_functions():
+    scripts = [*FILES, *sorted(ROOT.glob("bin/*.py")), *sorted(ROOT.glob("benchmarks/*.py"))]
+    late = [(str(f.relative_to(ROOT)), m) for f in scripts for m, top in _imports(f) if not top]
+    assert [x for x in late if not _is(x[1], OPTIONAL)] == []
 
 
 def test_the_rules_see_top_level_and_late_imports():
     assert ("jaxgan.run", True) in _imports(PACKAGE / "report.py")
-    assert ("jaxgan.optim", False) in _imports(PACKAGE / "config.py")
+    assert ("tensorflow_datasets", False) in _imports(PACKAGE / "data" / "tfds.py")

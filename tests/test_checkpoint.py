@@ -19,7 +19,7 @@ import pytest
 
 from jaxgan import checkpoint
 from jaxgan.cli import override
-from jaxgan.config import flatten, load_variant_config
+from jaxgan.config import flatten
 from jaxgan.train import (
     ConfigMismatch,
     NonFiniteLoss,
@@ -30,6 +30,7 @@ from jaxgan.train import (
     total_steps,
     train_and_evaluate,
 )
+from jaxgan.variant_files import load_variant_config
 from jaxgan.variants import UnknownVariant
 
 N = 20

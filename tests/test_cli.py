@@ -129,8 +129,8 @@ def test_clear_errors(tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert r.stderr.strip().splitlines() == [
         "error: invalid config: batch_size=0 (must be an integer >= 1)"]
-    from jaxgan.config import load_variant_config
     from jaxgan.train import train_and_evaluate
+    from jaxgan.variant_files import load_variant_config
 
     with pytest.raises(ValueError, match=f"--workdir={tmp_path / 'a_file'} is a file"):
         train_and_evaluate(load_variant_config("vanilla"), tmp_path / "a_file", progress=False)
@@ -180,7 +180,7 @@ def test_the_variant_flag_is_the_config_file_flag(tmp_path):
         assert argv == ["t", f"--config={configs / 'san.py'}", "--config.ema_decay=0.5",
                         "--epochs=3"], spelled
     own = tmp_path / "mine.py"
-    own.write_text("from jaxgan.config import load_variant_config\n\n\ndef get_config():\n"
+    own.write_text("from jaxgan.variant_files import load_variant_config\n\n\ndef get_config():\n"
                    "    c = load_variant_config('wgan_gp')\n    c.seed = 7\n    return c\n")
     parsed = _parse(["t", f"--config={own}", "--config.ema_decay=0.25"])
     assert (parsed.variant, parsed.seed, parsed.ema_decay) == ("wgan_gp", 7, 0.25)

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from jaxgan import optim, regularizers
-from jaxgan.config import load_variant_config, rmsprop
+from jaxgan.config import rmsprop
 from jaxgan.objectives import Context, mdgan, prgan
 from jaxgan.objectives.mdgan import log_likelihood, max_likelihood, simplex_vertices
 from jaxgan.priors import gaussian
 from jaxgan.train import Trainer, make_mesh
+from jaxgan.variant_files import load_variant_config
 
 N, B = 256, 32
 NARROW = {"g_hidden": (32, 32), "d_hidden": (32, 32), "g_out_scale": 1.0}

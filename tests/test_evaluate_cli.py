@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from jaxgan import report as ev
-from jaxgan.config import variant_names
 from jaxgan.data.mnist import load_mnist
 from jaxgan.eval import sources
 from jaxgan.eval.sources import EvaluationError
+from jaxgan.variant_files import variant_names
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSIFIER_METRICS = (
@@ -146,8 +146,8 @@ def test_a_broken_config_json_is_one_error_line(tmp_path, cache_dir):
     assert result.stderr.strip().splitlines() == [
         f"error: {path}: unknown variant 'nope'; valid: " + ", ".join(variant_names())]
     # resuming reads the same file through the same check
-    from jaxgan.config import load_variant_config
     from jaxgan.train import check_workdir_config
+    from jaxgan.variant_files import load_variant_config
 
     (tmp_path / "checkpoints" / "1").mkdir(parents=True)
     path.write_text("[1, 2]")
@@ -327,8 +327,8 @@ def test_inception_rows_with_seeded_weights(monkeypatch, tmp_path):
 @pytest.mark.slow
 def test_workdir_is_scored_on_its_own_data_with_a_small_n_warning(small_mnist, tmp_path):
     """No --data_dir: MNIST comes from the run's config, not $JAXGAN_DATA_DIR or the cache."""
-    from jaxgan.config import load_variant_config
     from jaxgan.train import train_and_evaluate
+    from jaxgan.variant_files import load_variant_config
 
     config = load_variant_config("vanilla")
     config.update(num_steps=2, steps_per_call=2, grid_samples=4, data_dir=str(small_mnist))

@@ -13,10 +13,10 @@ import pytest
 import scipy.special
 
 from jaxgan import losses, objectives, priors, regularizers, variants
-from jaxgan.config import load_variant_config
 from jaxgan.objectives import Context
 from jaxgan.step import Batch, d_update, g_update
 from jaxgan.train import optimizers
+from jaxgan.variant_files import load_variant_config
 
 B = 8
 

@@ -17,14 +17,8 @@ import pytest
 from absl import flags
 
 from jaxgan import cli, optim, variants
-from jaxgan.config import (
-    adam,
-    load_variant_config,
-    mismatches,
-    resolve_saved,
-    rmsprop,
-    variant_names,
-)
+from jaxgan.config import adam, mismatches, resolve_saved, rmsprop
+from jaxgan.variant_files import load_variant_config, variant_names
 
 ROOT = Path(__file__).resolve().parents[1]
 # a valid value other than every variant's for each field

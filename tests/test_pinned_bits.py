@@ -22,9 +22,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from jaxgan.config import load_variant_config  # noqa: E402
 from jaxgan.data.mnist import load_mnist  # noqa: E402
 from jaxgan.train import Trainer, make_mesh  # noqa: E402
+from jaxgan.variant_files import load_variant_config  # noqa: E402
 
 PINNED = ROOT / "tests" / "fixtures" / "pinned_bits.json"
 SMALL_MNIST = ROOT / "tests" / "data" / "mnist"

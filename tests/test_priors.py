@@ -12,7 +12,7 @@ import pytest
 import scipy.stats
 
 from jaxgan import priors, variants
-from jaxgan.config import load_variant_config, variant_names
+from jaxgan.variant_files import load_variant_config, variant_names
 
 
 @pytest.mark.parametrize("latent_dim", [2, 20, 100])

@@ -15,9 +15,9 @@ import pytest
 from test_checkpoint import NARROW
 
 from jaxgan import quality, tensorboard
-from jaxgan.config import load_variant_config
 from jaxgan.metrics_log import read_rows
 from jaxgan.train import BEST, ConfigMismatch, _best_fd, next_eval_step, train_and_evaluate
+from jaxgan.variant_files import load_variant_config
 
 EPOCH = 2000 // 64
 

@@ -20,9 +20,9 @@ import pytest
 from test_cli import ROOT, VANILLA
 
 from jaxgan import checkpoint, lock
-from jaxgan.config import load_variant_config
 from jaxgan.metrics_log import MetricsLogError
 from jaxgan.train import train_and_evaluate
+from jaxgan.variant_files import load_variant_config
 
 TRAIN = str(ROOT / "bin" / "train.py")
 # os.mkdir refuses Orbax's folder for saves from $FAIL_FROM on, as a folder a run may no longer

@@ -19,11 +19,11 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxgan import variants
-from jaxgan.config import load_variant_config
 from jaxgan.pixels import to_unit
 from jaxgan.population import create_state
 from jaxgan.step import make_multi_step, make_step
 from jaxgan.train import Trainer, make_mesh, optimizers
+from jaxgan.variant_files import load_variant_config
 
 BATCH = 64
 BATCHES_PER_EPOCH = 5

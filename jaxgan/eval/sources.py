@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from jaxgan.data.mnist import load_mnist
 from jaxgan.eval.features import GRAY
@@ -120,8 +120,6 @@ def _gray28(image) -> np.ndarray:
 
 
 def _load_folder(folder: Path, limit: int | None, want_rgb: bool) -> ImageSet:
-    from PIL import Image, UnidentifiedImageError
-
     files = sorted(
         p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
     )

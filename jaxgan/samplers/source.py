@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from jaxgan.state import for_sampling
 
@@ -122,8 +123,6 @@ def critic(source: Source, real: np.ndarray, key, calibrate: bool) -> Critic:
     if not calibrate:
         why = "a BCE-trained D" if source.calibrated else "not calibrated, as asked"
         return Critic(source.realness, 1.0, 0.0, f"D's score read as log p_data/p_g ({why})")
-    from sklearn.linear_model import LogisticRegression
-
     s_real = _scores(source, real)
     s_fake = fake_scores(source, key, len(real))
     scores = np.concatenate([s_real, s_fake]).astype(np.float64)

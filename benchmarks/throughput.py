@@ -40,7 +40,8 @@ import numpy as np
 
 from benchmarks.flops import step_dots, step_flops, xla_step_flops
 from benchmarks.machine import CpuMonitor, dots_rate, machine_info
-from jaxgan.train import Trainer, make_mesh
+from jaxgan.mesh import make_mesh
+from jaxgan.train import Trainer
 from jaxgan.variant_files import load_variant_config
 
 # at batch 64; x_population: GAN-steps/s of a population against as many sequential template steps

@@ -7,7 +7,8 @@ the code that uses it:
 - `objective` the D and G losses, by `name` (`jaxgan.objectives`);
 - `nets`      the widths of G, D and the encoder (`jaxgan.models`);
 - `optim`     one optimiser per trained network (`g`, `d`, `prior`, `enc`), by `name`, each node
-              holding every optimiser's fields (`jaxgan.optim`), and the rates' decay epochs.
+              holding every optimiser's fields (`jaxgan.optim`), and the rates' decay epochs;
+- `mesh`      devices on the `members` and `data` axes (`jaxgan.mesh`; may change on resume).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ RUN_FIELDS = frozenset(
         "keep_best",
         "tensorboard",
         "init_from",
+        "mesh",
     }
 )
 
@@ -77,6 +79,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.keep_best = False  # keep the checkpoint of the best in-loop FD in <workdir>/best
     c.tensorboard = True  # TensorBoard events in <workdir>/tensorboard
     c.init_from = ""  # a workdir (e.g. runs/x/best) whose checkpoint a new run starts from
+    c.mesh = {"members": 0, "data": 0}  # devices per axis (jaxgan.mesh); 0: chosen
     c.prior = {"name": "gaussian", "latent_dim": 100, "std": 1.0}
     c.objective = {"name": "bce"}
     c.nets = {"g_hidden": (256, 512, 1024), "d_hidden": (1024, 512, 256), "g_out_scale": 1.0,
@@ -111,7 +114,7 @@ _VALID = {
     "tensorboard": (lambda v: isinstance(v, bool), "True or False"),
     "init_from": (lambda v: isinstance(v, str), "a workdir's path"),
 }
-_CONCERNS = ("prior", "objective", "nets", "optim")
+_CONCERNS = ("prior", "objective", "nets", "optim", "mesh")
 
 
 def validate(config) -> None:
@@ -207,7 +210,7 @@ def mismatches(saved: dict, current: dict) -> list[str]:
             return config
 
     a, b = flatten(resolved(saved)), flatten(resolved(current))
-    keys = (set(a) | set(b)) - RUN_FIELDS
+    keys = {k for k in set(a) | set(b) if k.split(".")[0] not in RUN_FIELDS}
     return sorted(k for k in keys if a.get(k) != b.get(k))
 
 

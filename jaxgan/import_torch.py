@@ -23,7 +23,8 @@ from jaxgan import checkpoint, lock
 from jaxgan.checkpoint import has_checkpoint
 from jaxgan.config import to_json
 from jaxgan.eval.torch_legacy import load_state_dict
-from jaxgan.train import Trainer, make_mesh
+from jaxgan.mesh import make_mesh
+from jaxgan.train import Trainer
 from jaxgan.variant_files import load_variant_config
 
 

@@ -29,6 +29,7 @@ from jaxgan import (
     variants,
     viz,
 )
+from jaxgan import mesh as mesh_lib
 from jaxgan.config import flatten, mismatches, read_saved, resolve_saved, to_json, validate
 from jaxgan.files import write_atomic
 from jaxgan.optim import optimizers
@@ -51,10 +52,6 @@ BEST = "best"  # the folder of the best in-loop FD's checkpoint (config.keep_bes
 
 
 # ---------------------------------------------------------------- setup
-
-
-def make_mesh(devices=None) -> Mesh:
-    return Mesh(np.asarray(devices or jax.devices()), ("data",))
 
 
 def epoch_of(config, num_images: int, step: int) -> int:
@@ -103,24 +100,26 @@ class Trainer:
         self.config, self.mesh = config, mesh
         if data_dim is None:
             data_dim = datasets.get(config.get("dataset", "mnist")).data_dim
-        n_dev = mesh.devices.size
-        if config.batch_size % n_dev:
-            raise ValueError(
-                f"--batch_size={config.batch_size} must be a multiple of the {n_dev} devices"
-            )
+        self.members = population.size(config)
+        if config.batch_size % mesh.shape["data"]:
+            raise ValueError(f"--batch_size={config.batch_size} must be a multiple of the "
+                             f"{mesh.shape['data']} devices on the mesh's data axis")
+        if self.members % mesh.shape["members"]:
+            raise ValueError(f"a population of {self.members} does not split over the mesh's "
+                             f"{mesh.shape['members']} member rows")
         self.model = variants.build(config, data_dim)
         self.frozen = frozen.load(self.model.objective.frozen, data_dim)
         self.opt = optimizers(config, num_images, self.model.trained)
         self.step = make_step(self.model, self.opt, config.batch_size, config.n_critic, mesh,
                               ema_decay(config))
         self.replicated = NamedSharding(mesh, P())
+        self.state_sharding = mesh_lib.state_sharding(mesh, self.members)
         self.num_images = num_images
-        self.members = population.size(config)
         self._compiled = {}
 
     def init_state(self) -> TrainState:
         state = population.create_state(self.config, self.model, self.opt, self.num_images)
-        return jax.device_put(state, self.replicated)
+        return jax.device_put(state, self.state_sharding)
 
     def put_data(self, samples: np.ndarray, labels: np.ndarray):
         """The training set on the device, once: `{"x": (N, D), "y": (N,) int32}`."""
@@ -139,13 +138,14 @@ class Trainer:
         into it nor saved."""
         if num_steps not in self._compiled:
             run = make_multi_step(self.step, num_steps)
-            if self.members > 1:  # metrics: (members, num_steps)
+            if self.members > 1:  # metrics: (members, num_steps); members on the mesh's rows
                 run = jax.vmap(run, in_axes=(population.AXES, None, None),
-                               out_axes=(population.AXES, 0))
+                               out_axes=(population.AXES, 0), spmd_axis_name="members")
             self._compiled[num_steps] = jax.jit(
                 run,
                 donate_argnums=0,
-                out_shardings=(self.replicated, self.replicated),
+                out_shardings=(self.state_sharding,
+                               mesh_lib.metrics_sharding(self.mesh, self.members)),
             )
         return self._compiled[num_steps](state, data, self.frozen)
 
@@ -301,7 +301,7 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True,
     images, labels = dataset.load(config.data_dir or None, "train")
     if config.batch_size > len(images):
         raise ValueError(f"--batch_size={config.batch_size} exceeds the {len(images)} images")
-    trainer = Trainer(config, make_mesh(), len(images), dataset.data_dim)
+    trainer = Trainer(config, mesh_lib.for_config(config), len(images), dataset.data_dim)
     data = trainer.put_data(images, labels)
     evaluator = make_evaluator(config) if make_evaluator and config.eval_every else None
     # only now: a run that cannot start leaves no workdir behind
@@ -340,12 +340,12 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
         mngr.close()
         raise
     if restored is not None:
-        state = jax.device_put(restored[0], trainer.replicated)
+        state = jax.device_put(restored[0], trainer.state_sharding)
         checkpoint.set_aside_after(mngr, restored[1], workdir / "damaged_checkpoints")
     elif config.init_from:
         try:
             state = jax.device_put(_start_from(Path(config.init_from), config, state),
-                                   trainer.replicated)
+                                   trainer.state_sharding)
         except (checkpoint.CheckpointError, FileNotFoundError, ConfigMismatch):
             mngr.close()
             raise

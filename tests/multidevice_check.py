@@ -35,7 +35,8 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxgan.cli import override  # noqa: E402
-from jaxgan.train import Trainer, make_mesh  # noqa: E402
+from jaxgan.mesh import make_mesh  # noqa: E402
+from jaxgan.train import Trainer  # noqa: E402
 from jaxgan.variant_files import load_variant_config  # noqa: E402
 
 NARROW = {"g_hidden": (64, 128), "d_hidden": (128, 64), "enc_hidden": (128, 64)}

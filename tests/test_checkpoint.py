@@ -20,12 +20,12 @@ import pytest
 from jaxgan import checkpoint
 from jaxgan.cli import override
 from jaxgan.config import flatten
+from jaxgan.mesh import make_mesh
 from jaxgan.train import (
     ConfigMismatch,
     NonFiniteLoss,
     Trainer,
     epoch_of,
-    make_mesh,
     optimizers,
     total_steps,
     train_and_evaluate,

@@ -17,9 +17,10 @@ from test_objectives import SMALL_NETS, B, _setup
 from test_step import N, _config, _images, _labels
 
 from jaxgan import datasets, frozen, models, objectives, samplers, variants
+from jaxgan.mesh import make_mesh
 from jaxgan.samplers import ddls
 from jaxgan.step import d_update, g_update
-from jaxgan.train import Trainer, make_mesh, optimizers
+from jaxgan.train import Trainer, optimizers
 from jaxgan.variant_files import load_variant_config, variant_names
 
 CHANNELS = (4, 8)

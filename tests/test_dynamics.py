@@ -9,10 +9,11 @@ import pytest
 
 from jaxgan import optim, regularizers
 from jaxgan.config import rmsprop
+from jaxgan.mesh import make_mesh
 from jaxgan.objectives import Context, mdgan, prgan
 from jaxgan.objectives.mdgan import log_likelihood, max_likelihood, simplex_vertices
 from jaxgan.priors import gaussian
-from jaxgan.train import Trainer, make_mesh
+from jaxgan.train import Trainer
 from jaxgan.variant_files import load_variant_config
 
 N, B = 256, 32

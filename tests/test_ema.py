@@ -22,10 +22,11 @@ from jaxgan import pixels, population
 from jaxgan.config import validate
 from jaxgan.data.mnist import load_mnist
 from jaxgan.generate import generate_raw
+from jaxgan.mesh import make_mesh
 from jaxgan.run import Run
 from jaxgan.samplers import source
 from jaxgan.state import EMA, for_sampling, g_name
-from jaxgan.train import ConfigMismatch, Trainer, _grids, make_mesh, train_and_evaluate
+from jaxgan.train import ConfigMismatch, Trainer, _grids, train_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 DECAY = 0.9  # far from 1, so a few steps move the EMA visibly off G's initial weights

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jaxgan.data.mnist import load_mnist  # noqa: E402
-from jaxgan.train import Trainer, make_mesh  # noqa: E402
+from jaxgan.mesh import make_mesh  # noqa: E402
+from jaxgan.train import Trainer  # noqa: E402
 from jaxgan.variant_files import load_variant_config  # noqa: E402
 
 PINNED = ROOT / "tests" / "fixtures" / "pinned_bits.json"

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from jaxgan import checkpoint, datasets, population
+from jaxgan.mesh import make_mesh
 from jaxgan.run import Run
-from jaxgan.train import Trainer, make_mesh, train_and_evaluate
+from jaxgan.train import Trainer, train_and_evaluate
 from jaxgan.variant_files import load_variant_config
 
 N, B, STEPS = 256, 32, 2

@@ -19,10 +19,11 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxgan import variants
+from jaxgan.mesh import make_mesh
 from jaxgan.pixels import to_unit
 from jaxgan.population import create_state
 from jaxgan.step import make_multi_step, make_step
-from jaxgan.train import Trainer, make_mesh, optimizers
+from jaxgan.train import Trainer, optimizers
 from jaxgan.variant_files import load_variant_config
 
 BATCH = 64

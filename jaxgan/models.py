@@ -32,6 +32,12 @@ def _torch_uniform(fan_in: int):
     return init
 
 
+def matmul(a, b):
+    """`a @ b` in float32 on every backend: a GPU's default would round the inputs to TF32 and
+    change the numbers a CPU gives."""
+    return jnp.matmul(a, b, precision=jax.lax.Precision.HIGHEST)
+
+
 class TorchDense(nn.Module):
     """Dense layer with PyTorch `nn.Linear` initialisation (bias bound depends on fan_in)."""
 
@@ -42,7 +48,7 @@ class TorchDense(nn.Module):
     def __call__(self, x):
         fan_in = x.shape[-1]
         kernel = self.param("kernel", _torch_uniform(fan_in), (fan_in, self.features))
-        y = x @ kernel
+        y = matmul(x, kernel)
         if self.use_bias:
             y = y + self.param("bias", _torch_uniform(fan_in), (self.features,))
         return y
@@ -86,7 +92,7 @@ class TorchConv(nn.Module):
         init = _torch_uniform(in_channels * self.kernel**2)
         shape = (self.kernel, self.kernel, in_channels, self.features)
         kernel = self.param("kernel", init, shape).reshape(-1, self.features)
-        y = _patches(x, self.kernel, self.stride, self.padding) @ kernel
+        y = matmul(_patches(x, self.kernel, self.stride, self.padding), kernel)
         return y + self.param("bias", init, (self.features,))
 
 
@@ -149,9 +155,9 @@ def _san_head(module: nn.Module, h) -> dict:
     h_tilde = h * scale
     return {
         "features": h,
-        "logit": h_tilde @ direction,
-        "fun": h_tilde @ jax.lax.stop_gradient(direction),
-        "dir": jax.lax.stop_gradient(h_tilde) @ direction,
+        "logit": matmul(h_tilde, direction),
+        "fun": matmul(h_tilde, jax.lax.stop_gradient(direction)),
+        "dir": matmul(jax.lax.stop_gradient(h_tilde), direction),
     }
 
 

@@ -5,6 +5,7 @@ own works too); `--config.<field>=value` overrides any field; the flags below se
 Starting on a workdir that holds a checkpoint resumes it.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -44,6 +45,9 @@ FLAGS = flags.FLAGS
 def main(argv):
     del argv
     config = CONFIG.value
+    if config.deterministic:  # read when the backend starts, which nothing has asked for yet
+        os.environ["XLA_FLAGS"] = " ".join(
+            [os.environ.get("XLA_FLAGS", ""), "--xla_gpu_deterministic_ops=true"]).strip()
     if FLAGS.dataset:
         datasets.use(config, FLAGS.dataset, set(config_flags.get_override_values(FLAGS["config"])))
     override(

@@ -38,6 +38,7 @@ RUN_FIELDS = frozenset(
         "tensorboard",
         "init_from",
         "mesh",
+        "deterministic",
     }
 )
 
@@ -80,6 +81,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.tensorboard = True  # TensorBoard events in <workdir>/tensorboard
     c.init_from = ""  # a workdir (e.g. runs/x/best) whose checkpoint a new run starts from
     c.mesh = {"members": 0, "data": 0}  # devices per axis (jaxgan.mesh); 0: chosen
+    c.deterministic = False  # GPU: XLA's deterministic ops (bin/train.py sets the XLA flag)
     c.prior = {"name": "gaussian", "latent_dim": 100, "std": 1.0}
     c.objective = {"name": "bce"}
     c.nets = {"g_hidden": (256, 512, 1024), "d_hidden": (1024, 512, 256), "g_out_scale": 1.0,
@@ -113,6 +115,7 @@ _VALID = {
     "keep_best": (lambda v: isinstance(v, bool), "True or False"),
     "tensorboard": (lambda v: isinstance(v, bool), "True or False"),
     "init_from": (lambda v: isinstance(v, str), "a workdir's path"),
+    "deterministic": (lambda v: isinstance(v, bool), "True or False"),
 }
 _CONCERNS = ("prior", "objective", "nets", "optim", "mesh")
 

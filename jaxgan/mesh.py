@@ -74,7 +74,3 @@ def state_sharding(mesh: Mesh, population_size: int) -> NamedSharding | TrainSta
     return TrainState(step=replicated, params=split, opt_state=split, key=split, data_key=split,
                       perm=split)
 
-
-def metrics_sharding(mesh: Mesh, population_size: int) -> NamedSharding:
-    """Where a dispatch's metrics land: (members, steps) split like the state, else replicated."""
-    return NamedSharding(mesh, P("members") if population_size > 1 else P())

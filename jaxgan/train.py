@@ -144,8 +144,8 @@ class Trainer:
             self._compiled[num_steps] = jax.jit(
                 run,
                 donate_argnums=0,
-                out_shardings=(self.state_sharding,
-                               mesh_lib.metrics_sharding(self.mesh, self.members)),
+                # the metrics on every device, so that every process can read them
+                out_shardings=(self.state_sharding, self.replicated),
             )
         return self._compiled[num_steps](state, data, self.frozen)
 

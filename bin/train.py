@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from jaxgan import datasets, quality  # noqa: E402
+from jaxgan import datasets, distributed, quality  # noqa: E402
 from jaxgan.cli import config_argv, define_config, fail, override, parse_flags  # noqa: E402
 from jaxgan.train import train_and_evaluate  # noqa: E402
 
@@ -39,6 +39,14 @@ flags.DEFINE_bool("same_data_order", None, "Population members read the data in 
                   "(default: each its own seed's).")
 flags.DEFINE_float("lr_g", None, "Generator learning rate (config.optim.g.lr).")
 flags.DEFINE_float("lr_d", None, "Discriminator learning rate (config.optim.d.lr).")
+flags.DEFINE_string("coordinator_address", None, "Multi-process: host:port of process 0 "
+                    "(jax.distributed); with --num_processes and --process_id.")
+flags.DEFINE_integer("num_processes", None, "Multi-process: how many processes the job has.")
+flags.DEFINE_integer("process_id", None, "Multi-process: this process's index, 0..n-1.")
+flags.DEFINE_bool("distributed", False, "Multi-process, as JAX detects it (SLURM, Open MPI, a "
+                  "TPU VM): no address, count or index to give.")
+flags.DEFINE_integer("heartbeat_seconds", 30, "Multi-process: a process silent this long ends the "
+                     "job (every process exits).", lower_bound=1)
 FLAGS = flags.FLAGS
 
 
@@ -48,6 +56,8 @@ def main(argv):
     if config.deterministic:  # read when the backend starts, which nothing has asked for yet
         os.environ["XLA_FLAGS"] = " ".join(
             [os.environ.get("XLA_FLAGS", ""), "--xla_gpu_deterministic_ops=true"]).strip()
+    distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
+                           FLAGS.distributed, FLAGS.heartbeat_seconds)
     if FLAGS.dataset:
         datasets.use(config, FLAGS.dataset, set(config_flags.get_override_values(FLAGS["config"])))
     override(
@@ -69,7 +79,8 @@ def main(argv):
         config.data_dir = str(Path(config.data_dir).expanduser().resolve())
     workdir = FLAGS.workdir or f"runs/{config.variant}"
     train_and_evaluate(config, workdir, make_evaluator=quality.evaluator)
-    print(f"done: {workdir}")
+    if distributed.primary():
+        print(f"done: {workdir}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 import jax
 import orbax.checkpoint as ocp
 
+from jaxgan import distributed
 from jaxgan.files import write_atomic
 
 CHECKSUMS = "checksums.json"
@@ -103,8 +104,10 @@ def save(mngr: ocp.CheckpointManager, state) -> None:
             mngr.save(step, args=ocp.args.StandardSave(state), force=True)
             mngr.wait_until_finished()
         step_dir = directory / str(step)
-        write_atomic(step_dir / CHECKSUMS, json.dumps(file_digests(step_dir), indent=0),
-                     fsync=True)
+        if distributed.primary():  # after Orbax's save, which every process has finished
+            write_atomic(step_dir / CHECKSUMS, json.dumps(file_digests(step_dir), indent=0),
+                         fsync=True)
+        distributed.barrier(f"checksums_{step}")
     except Exception as e:  # noqa: BLE001 -- Orbax and TensorStore raise many types
         for partial in directory.glob(f"{step}.orbax-checkpoint-tmp*"):
             shutil.rmtree(partial, ignore_errors=True)

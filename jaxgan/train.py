@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ from tqdm import tqdm
 from jaxgan import (
     checkpoint,
     datasets,
+    distributed,
     frozen,
     lock,
     metrics_log,
@@ -159,7 +161,12 @@ class Trainer:
 
 def _samples(trainer: Trainer, state, key, n: int) -> list[np.ndarray]:
     """`n` samples of each member's sampling G (its EMA where the run keeps one), drawn with
-    `key`: the same key gives the same latents at every call."""
+    `key`: the same key gives the same latents at every call. With many processes, every one
+    gathers the state and process 0 alone samples (the others get [])."""
+    if distributed.count() > 1:
+        state = distributed.fetch(state)
+        if not distributed.primary():
+            return []
     out = []
     for i in range(trainer.members):
         member = for_sampling(state if trainer.members == 1 else population.select(state, i))
@@ -172,7 +179,7 @@ def _grids(trainer: Trainer, state, key, n: int, workdir: Path, name: str) -> li
     """`grids/<name>`, or `grids/member_<i>/<name>` for each member of a population."""
     dataset = datasets.get(trainer.config.dataset)
     paths = []
-    for i, samples in enumerate(_samples(trainer, state, key, n)):
+    for i, samples in enumerate(_samples(trainer, state, key, n)):  # process 0's
         folder = workdir / "grids" / ("" if trainer.members == 1 else f"member_{i}")
         dataset.preview(samples, folder / name)
         paths.append(folder / name)
@@ -238,14 +245,16 @@ def _save_best(workdir: Path, config, state) -> None:
     try:
         step = int(jax.device_get(state.step))
         later = [s for s in mngr.all_steps() if s >= step]  # a resumed run replaying its steps
-        for s in later:
+        for s in later if distributed.primary() else []:
             shutil.rmtree(Path(mngr.directory) / str(s))
+        distributed.barrier("best_cleared")
         if later:
             mngr.reload()
         checkpoint.save(mngr, state)
     finally:
         mngr.close()
-    write_atomic(best / "config.json", to_json(config))
+    if distributed.primary():
+        write_atomic(best / "config.json", to_json(config))
 
 
 def _check_finite(metrics: dict, step0: int, workdir: Path, last_saved) -> None:
@@ -282,6 +291,7 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True,
     the end of the current dispatch, after a checkpoint, by raising Stopped.
     """
     workdir = Path(workdir)
+    distributed.check_same(f"{to_json(config)}\n{workdir.resolve()}", "config or --workdir")
     validate(config)
     if config.keep_best and (make_evaluator is None or not config.eval_every):
         raise ValueError("keep_best=True needs the in-loop evaluation: eval_every > 0, with "
@@ -306,7 +316,8 @@ def train_and_evaluate(config, workdir: str | Path, progress: bool = True,
     evaluator = make_evaluator(config) if make_evaluator and config.eval_every else None
     # only now: a run that cannot start leaves no workdir behind
     workdir.mkdir(parents=True, exist_ok=True)
-    with lock.hold(workdir), signals.StopRequest() as stop:
+    held = lock.hold(workdir) if distributed.primary() else contextlib.nullcontext()
+    with held, signals.StopRequest() as stop:
         return _train(trainer, data, workdir, progress, stop, evaluator)
 
 
@@ -314,8 +325,9 @@ def _save(mngr, state, log, last_saved) -> None:
     """The log up to `state`'s step on disk, then its checkpoint (so the log is complete up to
     every checkpoint, even after a kill -9); SaveError naming the last good checkpoint."""
     try:
-        log.flush()
-        os.fsync(log.fileno())
+        if distributed.primary():
+            log.flush()
+            os.fsync(log.fileno())
         checkpoint.save(mngr, state)
     except OSError as e:
         kept = (f"checkpoint {last_saved} is the last good one" if last_saved is not None
@@ -339,9 +351,13 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
     except checkpoint.CheckpointError:
         mngr.close()
         raise
+    primary = distributed.primary()
     if restored is not None:
         state = jax.device_put(restored[0], trainer.state_sharding)
-        checkpoint.set_aside_after(mngr, restored[1], workdir / "damaged_checkpoints")
+        if primary:
+            checkpoint.set_aside_after(mngr, restored[1], workdir / "damaged_checkpoints")
+        distributed.barrier("set_aside")
+        mngr.reload()
     elif config.init_from:
         try:
             state = jax.device_put(_start_from(Path(config.init_from), config, state),
@@ -349,7 +365,8 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
         except (checkpoint.CheckpointError, FileNotFoundError, ConfigMismatch):
             mngr.close()
             raise
-    write_atomic(workdir / "config.json", to_json(config))  # once the run is sure to go on
+    if primary:
+        write_atomic(workdir / "config.json", to_json(config))  # once the run is sure to go on
 
     start, total = int(state.step), total_steps(config, num_images)
     grid_key = jax.random.fold_in(jax.random.PRNGKey(config.seed), 0x6A1D)
@@ -358,6 +375,7 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
         mngr.close()
         raise ValueError(f"--config.init_from={config.init_from} is at step {start}, and this run "
                          f"ends at step {total}: raise --epochs or --num_steps past it")
+    progress = progress and primary
     if restored is None and config.init_from and progress:
         print(f"starting from {config.init_from} at step {start} of {total}", file=sys.stderr)
     if restored is not None and progress:
@@ -367,19 +385,21 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
                   "or --epochs to continue)", file=sys.stderr)
     metrics_path = workdir / "metrics.jsonl"
     try:
-        metrics_log.trim(metrics_path, start)
+        if primary:
+            metrics_log.trim(metrics_path, start)
     except metrics_log.MetricsLogError:
         mngr.close()
         raise
     evaluating = evaluator is not None and config.eval_every > 0
-    best_fd = _best_fd(workdir, metrics_log.read_rows(metrics_path), start) if evaluating \
-        else float("inf")
+    best_fd = _best_fd(workdir, metrics_log.read_rows(metrics_path), start) \
+        if evaluating and primary else float("inf")
+    best_fd = distributed.from_primary(best_fd)
     if config.keep_best and start < total and next_eval_step(config, num_images, start) > total:
         mngr.close()
         raise ValueError(f"keep_best=True, but this run ends at step {total}, before its first "
                          f"in-loop evaluation (step {next_eval_step(config, num_images, start)})")
-    metrics_file = open(metrics_path, "a")
-    board = tensorboard.Board(workdir, trainer.members, start, config.tensorboard)
+    metrics_file = open(metrics_path if primary else os.devnull, "a")
+    board = tensorboard.Board(workdir, trainer.members, start, config.tensorboard and primary)
     bar = tqdm(total=total, initial=start, disable=not progress, unit="step", dynamic_ncols=True)
     last_saved = mngr.latest_step()
     try:
@@ -413,13 +433,14 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
                 for m, path in enumerate(paths):
                     board.image(step1, "samples", path, m)
             if evaluating and step1 == next_eval_step(config, num_images, step0):
-                scores = _scores(trainer, state, eval_key, evaluator)
+                scores = _scores(trainer, state, eval_key, evaluator)  # process 0's
                 for m, values in enumerate(scores):
                     who = {"member": m} if trainer.members > 1 else {}
                     row = {"step": step1, "epoch": epoch, "eval": True, **who} | values
                     metrics_file.write(json.dumps(row) + "\n")
                     board.scalars(step1, values, m, "eval")
-                fd = float(np.mean([s.get("frechet_distance", np.inf) for s in scores]))
+                fd = distributed.from_primary(
+                    float(np.mean([s.get("frechet_distance", np.inf) for s in scores or [{}]])))
                 if config.keep_best and fd < best_fd:
                     best_fd = fd
                     _save_best(workdir, config, state)
@@ -427,13 +448,15 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
                         bar.write(f"epoch {epoch}: in-loop FD {fd:.2f}, the best so far; its "
                                   f"checkpoint is in {workdir / BEST}")
             due = step1 // config.checkpoint_every > step0 // config.checkpoint_every
-            if due or step1 == total or stop.signum is not None:
+            stopping = distributed.any_process(stop.signum is not None)
+            if due or step1 == total or stopping:
                 board.flush()
                 _save(mngr, state, metrics_file, last_saved)
                 last_saved = step1
-            if stop.signum is not None and step1 < total:
+            if stopping and step1 < total:
                 raise signals.Stopped(f"stopped at step {step1}; checkpoint {step1} saved; run "
-                                      "the same command to resume", stop.signum)
+                                      "the same command to resume",
+                                      stop.signum or signal.SIGTERM)  # another process's stop
     finally:
         bar.close()
         with contextlib.suppress(OSError):  # a full disk: the error that stopped the run matters
@@ -443,7 +466,7 @@ def _train(trainer: Trainer, data, workdir: Path, progress: bool, stop: signals.
         mngr.close()
         # also when the run stops early (non-finite loss, a signal): the curves show why
         with contextlib.suppress(OSError, metrics_log.MetricsLogError):
-            if metrics_path.stat().st_size:
+            if primary and metrics_path.stat().st_size:
                 viz.plot_losses(metrics_path, workdir / "losses.png")
                 viz.plot_quality(metrics_path, workdir / "quality.png")
     return state

@@ -8,9 +8,11 @@ import sys
 import warnings
 from pathlib import Path
 
+import jax
 from absl import flags, logging
 from ml_collections import config_flags
 
+from jaxgan import distributed
 from jaxgan.signals import Stopped
 from jaxgan.variant_files import CONFIGS_DIR, load_config_file, variant_names
 
@@ -42,15 +44,18 @@ def fail(main):
         try:
             return main(argv)
         except Stopped as e:  # a clean stop on a signal, checkpoint saved
-            print(e, file=sys.stderr)
-            sys.exit(e.status)
+            distributed.leave(str(e), e.status)
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            sys.exit(128 + signal.SIGINT)
+            distributed.leave("interrupted", 128 + signal.SIGINT)
         except EXPECTED_ERRORS as e:
             message = e.args[0] if isinstance(e, KeyError) and e.args else e
-            print(f"error: {message}", file=sys.stderr)
-            sys.exit(1)
+            distributed.leave(f"error: {message}", 1)
+        except Exception as e:
+            if distributed.count() == 1:
+                raise
+            # one process of many (a collective that lost its peer, say): which one, and what
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            distributed.exit_now(f"process {jax.process_index()}: {first[:300]}")
 
     return wrapped
 

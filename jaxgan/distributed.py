@@ -9,6 +9,8 @@ is what a single run does.
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 
 import jax
 import numpy as np
@@ -28,8 +30,24 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
                                heartbeat_timeout_seconds=heartbeat_seconds)
 
 
+def exit_now(message: str, status: int = 1) -> None:
+    """Prints `error: message` and ends this process at once: with many processes, a normal exit
+    would wait on the job's shutdown barrier, which a lost process never reaches."""
+    leave(f"error: {message}", status)
+
+
+def leave(line: str, status: int) -> None:
+    """Prints `line` and exits with `status`; with many processes at once (`os._exit`), skipping
+    the shutdown barrier that a failed or lost process would never reach."""
+    print(line, file=sys.stderr, flush=True)
+    if count() > 1:
+        os._exit(status)
+    sys.exit(status)
+
+
 def count() -> int:
-    return jax.process_count()
+    """The job's processes (1 without `initialize`, asking no backend to start)."""
+    return jax.process_count() if jax.distributed.is_initialized() else 1
 
 
 def primary() -> bool:
@@ -39,20 +57,20 @@ def primary() -> bool:
 
 def barrier(name: str) -> None:
     """Waits until every process gets here (nothing with one process)."""
-    if jax.process_count() > 1:
+    if count() > 1:
         multihost_utils.sync_global_devices(name)
 
 
 def any_process(flag: bool) -> bool:
     """Whether `flag` is true on any process: a stop asked of one stops all at the same step."""
-    if jax.process_count() == 1:
+    if count() == 1:
         return flag
     return bool(np.any(multihost_utils.process_allgather(np.asarray(flag))))
 
 
 def from_primary(value: float) -> float:
     """Process 0's `value`, on every process."""
-    if jax.process_count() == 1:
+    if count() == 1:
         return value
     return float(multihost_utils.broadcast_one_to_all(np.float64(value)))
 
@@ -60,7 +78,7 @@ def from_primary(value: float) -> float:
 def check_same(text: str, what: str) -> None:
     """Raises ValueError on every process, in one line naming the first that differs, unless
     every process was given the same `text` (`what` names it)."""
-    if jax.process_count() == 1:
+    if count() == 1:
         return
     digest = np.frombuffer(hashlib.sha256(text.encode()).digest(), np.uint32)
     every = np.asarray(multihost_utils.process_allgather(digest))
@@ -72,6 +90,6 @@ def check_same(text: str, what: str) -> None:
 
 def fetch(tree):
     """`tree` as host arrays on every process, wherever its shards live."""
-    if jax.process_count() == 1:
+    if count() == 1:
         return jax.device_get(tree)
     return multihost_utils.process_allgather(tree, tiled=True)

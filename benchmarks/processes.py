@@ -37,9 +37,12 @@ def _wall(steps: int, processes: int, workdir: Path) -> float:
         extra = [[]]
     start = time.perf_counter()
     procs = [subprocess.Popen([*args, *e], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for e in extra]
-    if any(p.wait() for p in procs):
-        raise SystemExit(f"error: a run of {processes} process(es) failed")
+                              stderr=subprocess.PIPE, text=True) for e in extra]
+    for p in procs:
+        _, err = p.communicate()
+        if p.returncode:
+            raise SystemExit(f"error: a run of {processes} process(es) failed: "
+                             f"{err.strip().splitlines()[-1] if err.strip() else p.returncode}")
     return time.perf_counter() - start
 
 

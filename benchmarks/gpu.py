@@ -16,7 +16,6 @@ import argparse
 import json
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -27,18 +26,21 @@ import jax
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import CpuMonitor  # noqa: E402
+from benchmarks.results import REPORTED  # noqa: E402
 from benchmarks.throughput import (  # noqa: E402
     JaxRunner,
     TorchRunner,
+    Windows,
+    timed,
     torch_available,
     torch_device_for_jax,
+    warm_up,
 )
 from jaxgan.data.mnist import load_mnist  # noqa: E402
 
 # each stage's share of the budget
 SHARES = {"tests": 0.15, "throughput": 0.2, "recipes": 0.45, "inception": 0.2}
-# the teams' numbers for these recipes (BENCHMARKS.md and baseline.md name the sources)
-TEAMS = {"clustergan": "FID 9.60 (000)", "san": "FID 19.04 (001)", "wgan_gp": "–"}
 TARGETS = {1: 3.0, 64: 20.0}  # GAN-steps/s over PyTorch eager's: one GAN, a population of 64
 
 
@@ -78,19 +80,14 @@ def stage_tests(args, seconds: float) -> dict:
 
 
 def _rate(runner, seconds: float, windows: int = 3) -> float:
-    """Median steps/s over `windows` timed windows of about `seconds` / `windows` each, after one
-    compiling call and one warm call."""
-    runner.run(runner.steps_per_call)
-    start = time.perf_counter()
-    runner.run(runner.steps_per_call)
-    per_call = max(time.perf_counter() - start, 1e-6)
-    calls = max(int(seconds / windows / per_call), 1)
-    rates = []
+    """Median steps/s over `windows` timed windows of about `seconds` / `windows` each, after a
+    compiling call and a short warm-up (benchmarks/throughput.py's, as bin/benchmark.py times)."""
+    rate = warm_up(runner, min(1.0, seconds / 4))
+    steps = runner.round_steps(rate * seconds / windows)
+    measured, monitor = Windows(), CpuMonitor()
     for _ in range(windows):
-        start = time.perf_counter()
-        runner.run(calls * runner.steps_per_call)
-        rates.append(calls * runner.steps_per_call / (time.perf_counter() - start))
-    return statistics.median(rates)
+        timed(runner, steps, monitor, measured)
+    return measured.median
 
 
 def stage_throughput(args, seconds: float) -> dict:
@@ -218,7 +215,7 @@ def markdown(result: dict) -> str:
         cells = [cell("inception", "frechet_distance"), cell("inception", "precision"),
                  cell("inception", "recall"), cell("classifier", "frechet_distance")]
         lines.append(f"| {variant} | {run['step']} of {run['total']} | {run['seconds']:.0f} s | "
-                     f"{' | '.join(cells)} | {TEAMS.get(variant, '–')} |")
+                     f"{' | '.join(cells)} | {REPORTED.get(variant, '–')} |")
     return "\n".join(lines) + "\n"
 
 

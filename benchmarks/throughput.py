@@ -160,7 +160,7 @@ class Windows:
         return statistics.median(self.rates)
 
 
-def _warm_up(runner, seconds: float) -> float:
+def warm_up(runner, seconds: float) -> float:
     """One call (compiling what compiles), then whole calls for about `seconds` (at least one);
     returns the observed steps/s."""
     runner.run(runner.steps_per_call)
@@ -173,7 +173,9 @@ def _warm_up(runner, seconds: float) -> float:
             return steps / elapsed
 
 
-def _timed(runner, steps: int, monitor: CpuMonitor, windows: Windows) -> None:
+def timed(runner, steps: int, monitor: CpuMonitor, windows: Windows) -> None:
+    """One timed window of `steps` steps, with the CPU the rest of the machine used, into
+    `windows`."""
     monitor.start()
     start = time.perf_counter()
     runner.run(steps)
@@ -240,7 +242,7 @@ def benchmark_batch(
 
     steps = {}
     for name, runner in runners.items():
-        rate = _warm_up(runner, min(warmup_seconds, matmul_seconds) if runner is matmul
+        rate = warm_up(runner, min(warmup_seconds, matmul_seconds) if runner is matmul
                         else warmup_seconds)
         if runner is matmul:
             wanted = max(round(matmul_seconds * rate), 1)
@@ -253,7 +255,7 @@ def benchmark_batch(
     results = {name: Windows() for name in runners}
     for w in range(windows):
         for name, runner in runners.items():
-            _timed(runner, steps[name], monitor, results[name])
+            timed(runner, steps[name], monitor, results[name])
         log(f"[batch {batch_size}] round {w + 1}/{windows}: " + ", ".join(
             f"{name} {results[name].rates[-1]:.2f}" for name in runners if name != "matmul")
             + f" steps/s; matmul {results['matmul'].rates[-1] * matmul.flops / 1e9:.1f} GFLOP/s")

@@ -9,6 +9,7 @@ pick the shape; they steer where the run computes, not what, so a run may resume
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -37,6 +38,8 @@ def shape(config, num_devices: int) -> tuple[int, int]:
     seeds = population.size(config)
     fields = config.get("mesh", {})
     members, data = int(fields.get("members", 0)), int(fields.get("data", 0))
+    asked = " x ".join(f"mesh.{k}={v or 'chosen'}" for k, v in (("members", members),
+                                                                ("data", data)))
     if members < 0 or data < 0:
         raise ValueError(f"mesh.members={members}, mesh.data={data}: must be >= 0 (0: chosen)")
     if not members:
@@ -48,9 +51,9 @@ def shape(config, num_devices: int) -> tuple[int, int]:
     if not members or not data or members * data > num_devices or seeds % members or (
             members * data < num_devices and not (fields.get("members") and fields.get("data"))):
         raise ValueError(
-            f"mesh.members={members} x mesh.data={data} does not fit {num_devices} device(s) and "
-            f"a population of {seeds}: members must divide num_seeds, and members x data use "
-            f"every device (or fewer, with both set); fits here: {', '.join(fits)}")
+            f"{asked} does not fit {num_devices} device(s) and a population of {seeds}: members "
+            "must divide num_seeds, and members x data use every device (or fewer, with both "
+            f"set); fits here: {', '.join(fits)}")
     if config.batch_size % data:
         raise ValueError(f"--batch_size={config.batch_size} must be a multiple of the {data} "
                          f"devices on the mesh's data axis")
@@ -71,6 +74,6 @@ def state_sharding(mesh: Mesh, population_size: int) -> NamedSharding | TrainSta
     if population_size == 1:
         return replicated
     split = NamedSharding(mesh, P("members"))
-    return TrainState(step=replicated, params=split, opt_state=split, key=split, data_key=split,
-                      perm=split)
+    return TrainState(**{f.name: replicated if getattr(population.AXES, f.name) is None else split
+                         for f in dataclasses.fields(TrainState)})
 

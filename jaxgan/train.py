@@ -163,8 +163,9 @@ def _samples(trainer: Trainer, state, key, n: int) -> list[np.ndarray]:
     """`n` samples of each member's sampling G (its EMA where the run keeps one), drawn with
     `key`: the same key gives the same latents at every call. With many processes, every one
     gathers the state and process 0 alone samples (the others get [])."""
-    if distributed.count() > 1:
-        state = distributed.fetch(state)
+    if distributed.count() > 1:  # the parameters alone: sampling reads nothing else
+        state = TrainState(step=None, params=distributed.fetch(state.params), opt_state={},
+                           key=None, data_key=None, perm=None)
         if not distributed.primary():
             return []
     out = []

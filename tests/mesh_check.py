@@ -24,9 +24,8 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import jax  # noqa: E402
-from multidevice_check import compare  # noqa: E402
+from tree_compare import compare, restored  # noqa: E402
 
-from jaxgan import checkpoint  # noqa: E402
 from jaxgan.mesh import make_mesh  # noqa: E402
 from jaxgan.train import Trainer, train_and_evaluate  # noqa: E402
 from jaxgan.variant_files import load_variant_config  # noqa: E402
@@ -53,14 +52,6 @@ def _layout(trainer: Trainer) -> bool:
     return True
 
 
-def _restored(workdir: Path, config) -> object:
-    trainer = Trainer(config, make_mesh(jax.devices()[:1]), 2000)
-    mngr = checkpoint.manager(workdir, 3)
-    state, _ = checkpoint.restore_latest(mngr, trainer.init_state())
-    mngr.close()
-    return jax.device_get(state)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data_dir", required=True)
@@ -80,7 +71,7 @@ def main() -> int:
         workdir = root / name
         train_and_evaluate(_config(args.data_dir, meshes[0], STEPS // 2), workdir, progress=False)
         train_and_evaluate(_config(args.data_dir, meshes[-1], STEPS), workdir, progress=False)
-        return _restored(workdir, one)
+        return restored(workdir, one)
 
     reference = run("one", (1, 1))
     for name, meshes in {"4x1_then_2x2": [(4, 1), (2, 2)], "2x2_then_1": [(2, 2), (1, 1)]}.items():

@@ -33,6 +33,7 @@ import sys  # noqa: E402
 
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
+from tree_compare import compare  # noqa: E402
 
 from jaxgan.cli import override  # noqa: E402
 from jaxgan.mesh import make_mesh  # noqa: E402
@@ -51,27 +52,6 @@ def train(config, devices, images, steps):
     trainer = Trainer(config, make_mesh(devices), len(images))
     state, _ = trainer.run(trainer.init_state(), trainer.put_data(images, labels), steps)
     return jax.device_get(state)
-
-
-def compare(a, b, tol: float) -> tuple[float, float, bool, str]:
-    """(max |a - b| over the parameters, fraction of float elements off by more than
-    `tol`·max(1, |a|), whether the integer leaves are equal, path of the worst parameter).
-
-    Relative beyond magnitude 1: Adam's second moments (squared gradients, up to ~1e3 under a
-    gradient penalty) carry float32 error in proportion to their size."""
-    worst, where, off, total, ints_equal = 0.0, "", 0, 0, True
-    for (path, x), y in zip(jax.tree_util.tree_leaves_with_path(a), jax.tree.leaves(b),
-                            strict=True):
-        x, y = np.asarray(x), np.asarray(y)
-        if not np.issubdtype(x.dtype, np.floating):
-            ints_equal &= bool(np.array_equal(x, y))
-            continue
-        d = np.abs(x.astype(np.float64) - y.astype(np.float64))
-        off += int(np.sum(d > tol * np.maximum(1.0, np.abs(x))))
-        total += d.size
-        if d.size and jax.tree_util.keystr(path).startswith(".params") and float(d.max()) > worst:
-            worst, where = float(d.max()), jax.tree_util.keystr(path)
-    return worst, off / max(total, 1), ints_equal, where
 
 
 def main() -> int:

@@ -43,12 +43,12 @@ def test_a_shape_asked_for():
 
 
 @pytest.mark.parametrize("config,message", [
-    (_config(4, members=3), "mesh.members=3 x mesh.data=1 does not fit 4 device(s) and a "
+    (_config(4, members=3), "mesh.members=3 x mesh.data=chosen does not fit 4 device(s) and a "
                             "population of 4: members must divide num_seeds, and members x data "
                             "use every device (or fewer, with both set); fits here: 1x4, 2x2, 4x1"),
     (_config(3, members=2, data=2), "members must divide num_seeds"),
     (_config(4, members=4, data=2), "fits here: 1x4, 2x2, 4x1"),
-    (_config(1, members=0, data=3), "mesh.members=1 x mesh.data=3 does not fit 4 device(s)"),
+    (_config(1, members=0, data=3), "mesh.members=chosen x mesh.data=3 does not fit 4 device(s)"),
     (_config(4, data=4, batch_size=50), "--batch_size=50 must be a multiple of the 4 devices on "
                                         "the mesh's data axis"),
     (_config(4, members=-1), "mesh.members=-1, mesh.data=0: must be >= 0 (0: chosen)"),

@@ -13,13 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-import jax
-import numpy as np
 import pytest
+from tree_compare import compare, restored
 
-from jaxgan import checkpoint
-from jaxgan.mesh import make_mesh
-from jaxgan.train import Trainer
 from jaxgan.variant_files import load_variant_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,23 +57,15 @@ def _state(workdir: Path):
     config = load_variant_config("vanilla")
     config.num_seeds, config.batch_size = 4, 64
     config.nets.g_hidden, config.nets.d_hidden = (32, 64), (64, 32)
-    trainer = Trainer(config, make_mesh(jax.devices()[:1]), 2000)
-    mngr = checkpoint.manager(workdir, 3)
-    try:
-        state, step = checkpoint.restore_latest(mngr, trainer.init_state())
-    finally:
-        mngr.close()
-    return jax.device_get(state), step
+    state = restored(workdir, config)
+    return state, int(state.step)
 
 
 def _close(a, b) -> None:
-    """Equal integer leaves, floats within Adam's bound (tests/multidevice_check.py)."""
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
-        x, y = np.asarray(x), np.asarray(y)
-        if np.issubdtype(x.dtype, np.floating):
-            assert np.max(np.abs(x - y), initial=0.0) <= 6.4 * LR * BOUND_STEPS
-        else:
-            np.testing.assert_array_equal(x, y)
+    """Equal integer leaves, the parameters within Adam's bound, at most 1% of the floats off by
+    more than float32 rounding (tests/multidevice_check.py says why)."""
+    worst, fraction, ints_equal, where = compare(a, b, 1e-5)
+    assert ints_equal and fraction <= 1e-2 and worst <= 6.4 * LR * BOUND_STEPS, (worst, where)
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from jaxgan import datasets, distributed, quality  # noqa: E402
+from jaxgan import datasets, distributed, quality, supervisor  # noqa: E402
 from jaxgan.cli import config_argv, define_config, fail, override, parse_flags  # noqa: E402
 from jaxgan.train import train_and_evaluate  # noqa: E402
 
@@ -47,17 +47,23 @@ flags.DEFINE_bool("distributed", False, "Multi-process, as JAX detects it (SLURM
                   "TPU VM): no address, count or index to give.")
 flags.DEFINE_integer("heartbeat_seconds", 30, "Multi-process: a process silent this long ends the "
                      "job (every process exits).", lower_bound=1)
+flags.DEFINE_integer("join_seconds", 300, "Multi-process: a process that cannot join the job "
+                     "this long ends.", lower_bound=1)
 FLAGS = flags.FLAGS
 
 
 def main(argv):
     del argv
     config = CONFIG.value
+    job = (FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id, FLAGS.distributed)
+    if distributed.asked(*job) and not supervisor.inside():  # trains in a child: one-line ends
+        sys.exit(supervisor.run(sys.argv, FLAGS.process_id))
     if config.deterministic:  # read when the backend starts, which nothing has asked for yet
         os.environ["XLA_FLAGS"] = " ".join(
             [os.environ.get("XLA_FLAGS", ""), "--xla_gpu_deterministic_ops=true"]).strip()
-    distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id,
-                           FLAGS.distributed, FLAGS.heartbeat_seconds)
+    supervisor.settle()
+    distributed.initialize(*job, FLAGS.heartbeat_seconds, FLAGS.join_seconds)
+    supervisor.mark()
     if FLAGS.dataset:
         datasets.use(config, FLAGS.dataset, set(config_flags.get_override_values(FLAGS["config"])))
     override(

@@ -8,7 +8,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import jax
 from absl import flags, logging
 from ml_collections import config_flags
 
@@ -44,18 +43,18 @@ def fail(main):
         try:
             return main(argv)
         except Stopped as e:  # a clean stop on a signal, checkpoint saved
-            distributed.leave(str(e), e.status)
+            distributed.leave(f"{distributed.who()}{e}", e.status)
         except KeyboardInterrupt:
-            distributed.leave("interrupted", 128 + signal.SIGINT)
+            distributed.leave(f"{distributed.who()}interrupted", 128 + signal.SIGINT)
         except EXPECTED_ERRORS as e:
             message = e.args[0] if isinstance(e, KeyError) and e.args else e
-            distributed.leave(f"error: {message}", 1)
+            distributed.leave(f"error: {distributed.who()}{message}", 1)
         except Exception as e:
             if distributed.count() == 1:
                 raise
             # one process of many (a collective that lost its peer, say): which one, and what
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-            distributed.exit_now(f"process {jax.process_index()}: {first[:300]}")
+            distributed.exit_now(f"{distributed.who()}{first[:300]}")
 
     return wrapped
 

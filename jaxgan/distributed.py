@@ -17,16 +17,24 @@ import numpy as np
 from jax.experimental import multihost_utils
 
 
+def asked(coordinator_address: str | None = None, num_processes: int | None = None,
+          process_id: int | None = None, detect: bool = False) -> bool:
+    """Whether these flags ask for a multi-process job."""
+    return bool(coordinator_address or num_processes or process_id is not None or detect)
+
+
 def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
                process_id: int | None = None, detect: bool = False,
-               heartbeat_seconds: int = 30) -> None:
+               heartbeat_seconds: int = 30, join_seconds: int = 300) -> None:
     """Joins a multi-process job: at the address given, or (`detect`) as JAX finds it under
     SLURM, Open MPI or on a TPU VM; nothing when neither is asked. CPU processes exchange
-    through gloo. A process that stops answering for `heartbeat_seconds` ends the job."""
-    if not (coordinator_address or num_processes or process_id is not None or detect):
+    through gloo. A process that stops answering for `heartbeat_seconds` ends the job; one that
+    cannot join within `join_seconds` ends."""
+    if not asked(coordinator_address, num_processes, process_id, detect):
         return
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(coordinator_address, num_processes, process_id,
+                               initialization_timeout=join_seconds,
                                heartbeat_timeout_seconds=heartbeat_seconds)
 
 
@@ -48,6 +56,11 @@ def leave(line: str, status: int) -> None:
 def count() -> int:
     """The job's processes (1 without `initialize`, asking no backend to start)."""
     return jax.process_count() if jax.distributed.is_initialized() else 1
+
+
+def who() -> str:
+    """`process N: ` in a job of many processes, to begin a line with; else nothing."""
+    return f"process {jax.process_index()}: " if count() > 1 else ""
 
 
 def primary() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 
 
@@ -29,12 +30,12 @@ class StopRequest:
     def _handle(self, signum, frame):
         name = signal.Signals(signum).name
         if self.signum is not None:
-            os.write(2, f"\nstopped at once by a second {name}: the steps after the last "
-                        "checkpoint are lost; run the same command to resume\n".encode())
+            os.write(sys.stderr.fileno(), f"\nstopped at once by a second {name}: the steps after "
+                     "the last checkpoint are lost; run the same command to resume\n".encode())
             os._exit(128 + signum)
         self.signum = signum
-        os.write(2, f"\n{name}: saving a checkpoint after the current steps "
-                    f"({name} again stops at once)\n".encode())
+        os.write(sys.stderr.fileno(), f"\n{name}: saving a checkpoint after the current steps "
+                 f"({name} again stops at once)\n".encode())
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():  # where Python allows handlers

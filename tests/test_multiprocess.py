@@ -4,8 +4,10 @@ process that ends the other within a bounded time."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -33,7 +35,7 @@ def _port() -> int:
 
 
 def _launch(workdir, data_dir, steps: int, processes: int, extra=()) -> list[subprocess.Popen]:
-    env = dict(os.environ, JAX_PLATFORMS="cpu",
+    env = dict(os.environ, JAX_PLATFORMS="cpu", TMPDIR=str(workdir.parent),  # runtime logs
                XLA_FLAGS=f"--xla_force_host_platform_device_count={4 // processes}")
     args = [sys.executable, str(ROOT / "bin" / "train.py"), f"--workdir={workdir}",
             f"--data_dir={data_dir}", f"--num_steps={steps}", *RUN, *extra]
@@ -87,23 +89,94 @@ def test_two_processes_train_as_one_and_resume_across_counts(tmp_path, small_mni
     _close(a, b)
 
 
+PROGRESS = re.compile(r"\d+%\|")
+
+
+def _lines(err: str) -> list[str]:
+    """The lines of a process's stderr, less the progress bar's frames."""
+    frames = (line.split("\r")[-1] for line in err.splitlines())
+    return [f for f in frames if f.strip() and not PROGRESS.search(f)]
+
+
+def _child(launcher: subprocess.Popen) -> int:
+    """The pid of the training child that a multi-process launcher runs under it."""
+    children = Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+# (what happens, to which process, what the other process's one line says)
+ENDS = [("kill the launcher", 1, "error: process 0: "),
+        ("kill the child", 0, "error: process 1: "),
+        ("hang the child", 1, "error: process 0: process 1 of the job stopped answering")]
+
+
 @pytest.mark.slow
-def test_a_killed_process_ends_the_other(tmp_path, small_mnist):
-    procs = _launch(tmp_path, small_mnist, 100000, 2, ["--heartbeat_seconds=5"])
+@pytest.mark.parametrize("how, victim, line", ENDS, ids=[e[0] for e in ENDS])
+def test_a_lost_process_ends_the_other_in_one_line(tmp_path, small_mnist, how, victim, line):
+    """Whichever process is lost (the coordinator included), however (killed, or hung and silent
+    past --heartbeat_seconds), the other ends within a bounded time with one `error:` line on
+    stderr and nothing else: XLA's own multi-line abort stays in the runtime log."""
+    workdir = tmp_path / "w"
+    procs, children = _launch(workdir, small_mnist, 100000, 2, ["--heartbeat_seconds=5"]), []
     try:
         deadline = time.monotonic() + 240
-        while not list((tmp_path / "checkpoints").glob("*/checksums.json")):
+        while not list((workdir / "checkpoints").glob("*/checksums.json")):
             assert time.monotonic() < deadline and procs[0].poll() is None, "no checkpoint"
             time.sleep(0.5)
-        procs[1].send_signal(signal.SIGKILL)
+        children = [_child(p) for p in procs]
+        if how == "kill the launcher":
+            procs[victim].send_signal(signal.SIGKILL)
+        else:
+            os.kill(children[victim], signal.SIGSTOP if how == "hang the child" else signal.SIGKILL)
+        survivor = procs[1 - victim]
         start = time.monotonic()
-        procs[0].wait(timeout=90)
-        assert procs[0].returncode != 0
-        assert time.monotonic() - start < 90
+        _, err = survivor.communicate(timeout=90)
+        assert time.monotonic() - start < 90 and survivor.returncode != 0
+        lines = _lines(err)
+        assert len(lines) == 1 and lines[0].startswith(line), err[-3000:]
+        if how == "kill the child":  # the victim's launcher says what ended it
+            _, err = procs[victim].communicate(timeout=30)
+            lines = _lines(err)
+            assert len(lines) == 1 and lines[0].startswith(
+                f"error: process {victim}: ended by SIGKILL (its runtime log: "), err[-3000:]
+        if how == "kill the launcher":  # its child ends by itself
+            deadline = time.monotonic() + 30
+            while not _gone(children[victim]):
+                assert time.monotonic() < deadline, "the orphaned child lives on"
+                time.sleep(0.2)
     finally:
+        for pid in [*children, *(p.pid for p in procs)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         for p in procs:
-            p.kill()
             p.communicate()
+
+
+def _gone(pid: int) -> bool:
+    """Whether `pid` has ended (exited, or a zombie that only waits to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.slow
+def test_a_process_that_cannot_join_ends_in_one_line(tmp_path, small_mnist):
+    """Process 1 of 2 with no process 0 to join: one line within --join_seconds, not XLA's
+    abort after five minutes."""
+    env = dict(os.environ, JAX_PLATFORMS="cpu", TMPDIR=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bin" / "train.py"), f"--workdir={tmp_path / 'w'}",
+         f"--data_dir={small_mnist}", "--num_steps=4", f"--coordinator_address=localhost:{_port()}",
+         "--num_processes=2", "--process_id=1", "--join_seconds=2"],
+        env=env, capture_output=True, text=True, timeout=120)
+    lines = _lines(done.stderr)
+    assert done.returncode == 128 + signal.SIGABRT and len(lines) == 1, done.stderr[-3000:]
+    assert lines[0].startswith("error: process 1: could not join the job within --join_seconds")
+    log = Path(lines[0].split("(its runtime log: ")[1].rstrip(")"))
+    assert "RegisterTask" in log.read_text()  # XLA's own account, kept for whoever wants it
+    assert done.stdout == ""
 
 
 @pytest.mark.slow
@@ -118,8 +191,7 @@ def test_a_flag_given_to_one_process_only_is_refused(tmp_path, small_mnist):
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
     for p in procs:
         _, err = p.communicate(timeout=120)
-        lines = [line for line in err.splitlines() if line.startswith("error: ")]
-        assert p.returncode == 1 and lines == [
-            "error: process 1 was given another config or --workdir than process 0; every "
-            "process of a job needs the same flags"], err[-2000:]
+        assert p.returncode == 1 and _lines(err) == [
+            f"error: process {procs.index(p)}: process 1 was given another config or --workdir "
+            "than process 0; every process of a job needs the same flags"], err[-2000:]
     assert not (tmp_path / "w" / "checkpoints").exists()

@@ -30,12 +30,12 @@ class StopRequest:
     def _handle(self, signum, frame):
         name = signal.Signals(signum).name
         if self.signum is not None:
-            os.write(sys.stderr.fileno(), f"\nstopped at once by a second {name}: the steps after "
-                     "the last checkpoint are lost; run the same command to resume\n".encode())
+            _say(f"\nstopped at once by a second {name}: the steps after the last checkpoint are "
+                 "lost; run the same command to resume\n")
             os._exit(128 + signum)
         self.signum = signum
-        os.write(sys.stderr.fileno(), f"\n{name}: saving a checkpoint after the current steps "
-                 f"({name} again stops at once)\n".encode())
+        _say(f"\n{name}: saving a checkpoint after the current steps ({name} again stops at "
+             "once)\n")
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():  # where Python allows handlers
@@ -45,3 +45,13 @@ class StopRequest:
     def __exit__(self, *exc):
         for s, handler in self._previous.items():
             signal.signal(s, handler)
+
+
+def _say(text: str) -> None:
+    """Writes `text` to Python's stderr unbuffered, as a signal handler may: its file descriptor,
+    which a multi-process run's child (jaxgan/supervisor.py) has moved off 2."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured stderr, as under pytest
+        fd = 2
+    os.write(fd, text.encode())

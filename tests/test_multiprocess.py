@@ -1,6 +1,7 @@
 """Two processes of bin/train.py on localhost (two CPU devices each, gloo between them) against one
-process on four: the same run, checkpoints that resume across process counts, and a killed
-process that ends the other within a bounded time."""
+process on four: the same run, checkpoints that resume across process counts; a lost process (killed
+or hung) that ends the other within a bounded time in one line, and a process with no job to join
+that ends in one line too."""
 
 from __future__ import annotations
 

@@ -331,9 +331,7 @@ def pr_scatter(results: dict, sampled: dict, path: Path) -> None:
     ax.set(xlabel="recall (classifier features, k = 3)", ylabel="precision (k = 3)",
            title="every variant (mean ± std over seeds) and sampler (x)")
     ax.grid(alpha=0.3)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    viz.save_figure(fig, path, dpi=110)
 
 
 def _last_grid(run: Path) -> Path | None:

@@ -55,11 +55,7 @@ def tsne(workdir, out, num: int = 2000, seed: int = 0, data_dir: str | None = No
         fig.colorbar(sc, ax=ax, ticks=range(10), label="digit")
         ax.set(title=textwrap.fill(title, 60), xticks=[], yticks=[])
         ax.title.set_fontsize(9)
-        path = Path(f"{out}_{name}.png")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        written.append(path)
+        written.append(viz.save_figure(fig, f"{out}_{name}.png"))
     return written
 
 
@@ -107,8 +103,4 @@ def pr_points(evals: dict[str, str | Path], out, title: str = "") -> Path:
     ax.set(xlabel="recall (k = 3)", ylabel="precision (k = 3)", title=title or
            "precision and recall under each sampler")
     ax.grid(alpha=0.3)
-    path = Path(f"{out}.png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return path
+    return viz.save_figure(fig, f"{out}.png")

@@ -35,6 +35,15 @@ def subplots(*grid, figsize: tuple[float, float], **kwargs):
     return fig, fig.subplots(*grid, **kwargs)
 
 
+def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
+    """Lays `fig` out tightly and writes it to `path` (its folder made as needed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
 def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
     """Plots D and G losses (and mean logits) against the step from `metrics.jsonl`, one curve
     per population member."""
@@ -54,8 +63,7 @@ def plot_losses(metrics_path: str | Path, out_path: str | Path) -> None:
     ax2.set(xlabel="step", title="mean D output")
     ax1.legend()
     ax2.legend()
-    fig.tight_layout()
-    fig.savefig(out_path, dpi=100)
+    save_figure(fig, out_path)
 
 
 def _members(rows: list[dict]) -> list:
@@ -82,8 +90,7 @@ def plot_quality(metrics_path: str | Path, out_path: str | Path) -> None:
         ax.axis("off")
     if rows[0].get("member") is not None:
         axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out_path, dpi=100)
+    save_figure(fig, out_path)
 
 
 def scatter_modes(points, centres, path: str | Path, title: str = "", max_points: int = 5000):
@@ -94,6 +101,4 @@ def scatter_modes(points, centres, path: str | Path, title: str = "", max_points
     ax.scatter(centres[:, 0], centres[:, 1], s=40, marker="x", c="red", label="modes")
     ax.set(title=title, aspect="equal")
     ax.legend(loc="upper right", fontsize=8)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    save_figure(fig, path)

@@ -57,7 +57,7 @@ def main(argv):
     config = CONFIG.value
     job = (FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id, FLAGS.distributed)
     if distributed.asked(*job) and not supervisor.inside():  # trains in a child: one-line ends
-        sys.exit(supervisor.run(sys.argv, FLAGS.process_id))
+        sys.exit(supervisor.run(FLAGS.process_id))
     if config.deterministic:  # read when the backend starts, which nothing has asked for yet
         os.environ["XLA_FLAGS"] = " ".join(
             [os.environ.get("XLA_FLAGS", ""), "--xla_gpu_deterministic_ops=true"]).strip()

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 
 class Stopped(RuntimeError):
@@ -20,20 +21,25 @@ class Stopped(RuntimeError):
 
 class StopRequest:
     """SIGINT and SIGTERM (Ctrl-C, a scheduler's preemption) while training: the first asks the
-    loop to stop after the current dispatch; a second ends the process at once."""
+    loop to stop after the current dispatch; a second, a second or more later, ends the process at
+    once. One within the second is the same stop delivered twice (a scheduler that signals every
+    process of a job, and a multi-process launcher that passes its SIGTERM on)."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    REPEAT_SECONDS = 1.0
 
     def __init__(self):
-        self.signum, self._previous = None, {}
+        self.signum, self._previous, self._at = None, {}, 0.0
 
     def _handle(self, signum, frame):
         name = signal.Signals(signum).name
+        if self.signum is not None and time.monotonic() - self._at < self.REPEAT_SECONDS:
+            return
         if self.signum is not None:
             _say(f"\nstopped at once by a second {name}: the steps after the last checkpoint are "
                  "lost; run the same command to resume\n")
             os._exit(128 + signum)
-        self.signum = signum
+        self.signum, self._at = signum, time.monotonic()
         _say(f"\n{name}: saving a checkpoint after the current steps ({name} again stops at "
              "once)\n")
 

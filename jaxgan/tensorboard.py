@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import shutil
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from tensorboardX import SummaryWriter
-from tensorboardX.proto import event_pb2
+
+# tensorboardX imports torch whenever it is installed, only to accept torch tensors: 1.4 s and
+# about 250 MB for every training process. It is handed numpy arrays here, so torch is kept out of
+# that import (a None in sys.modules makes `import torch` fail) and left importable afterwards.
+_TORCH_UNLOADED = "torch" not in sys.modules
+if _TORCH_UNLOADED:
+    sys.modules["torch"] = None
+try:
+    from tensorboardX import SummaryWriter
+    from tensorboardX.proto import event_pb2
+finally:
+    if _TORCH_UNLOADED:
+        del sys.modules["torch"]
 
 FOLDER = "tensorboard"
 

@@ -251,12 +251,15 @@ def test_a_second_signal_stops_at_once():
     code = ("import os, signal, time\nfrom jaxgan.signals import StopRequest\n"
             "with StopRequest() as stop:\n"
             "    os.kill(os.getpid(), signal.SIGINT)\n"
+            "    os.kill(os.getpid(), signal.SIGINT)\n"  # the same stop, delivered twice
             "    time.sleep(0.2)\n"
             "    assert stop.signum == signal.SIGINT\n"
+            "    time.sleep(StopRequest.REPEAT_SECONDS)\n"
             "    os.kill(os.getpid(), signal.SIGINT)\n"
             "    time.sleep(30)\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
     assert r.returncode == 130
+    assert r.stderr.count("SIGINT: saving a checkpoint") == 1
     assert r.stderr.strip().splitlines()[-1] == (
         "stopped at once by a second SIGINT: the steps after the last checkpoint are lost; "
         "run the same command to resume")

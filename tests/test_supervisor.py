@@ -36,6 +36,9 @@ CASES = [
     (NO_JOIN, 0, "the other processes did not all join within --join_seconds"),
     (OTHER, 0, "JAX's runtime aborted: INTERNAL: something new"),
     ("", None, "aborted (SIGABRT)"),
+    # what comes before the last fatal line is not its cause
+    ("I1206 08:40:00.000000 1 client.cc:1] RegisterTask done; Socket closed\n" + LOST_PEER, 0,
+     "process 1 of the job stopped answering, so the job ends"),
 ]
 
 

@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,6 +110,7 @@ def save(mngr: ocp.CheckpointManager, state) -> None:
                          fsync=True)
         distributed.barrier(f"checksums_{step}")
     except Exception as e:  # noqa: BLE001 -- Orbax and TensorStore raise many types
+        _drop_unawaited_writes()
         for partial in directory.glob(f"{step}.orbax-checkpoint-tmp*"):
             shutil.rmtree(partial, ignore_errors=True)
         if (directory / str(step)).is_dir() and not (directory / str(step) / CHECKSUMS).is_file():
@@ -121,6 +123,13 @@ def _never_retrieved(record: logging.LogRecord) -> bool:
     """False for asyncio's report of a task whose exception nobody read (a failed save's writes
     still in flight, garbage-collected at some later moment)."""
     return not record.getMessage().startswith("Task exception was never retrieved")
+
+
+def _drop_unawaited_writes() -> None:
+    """After a failed save, Python's warning about each of its writes that never ran (Orbax's
+    `write_fragment` coroutines, garbage-collected at some later moment) is dropped."""
+    warnings.filterwarnings("ignore", r"coroutine '.*write_fragment' was never awaited",
+                            RuntimeWarning)
 
 
 def _drop_closed_loop_reports() -> None:

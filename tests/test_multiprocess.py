@@ -35,7 +35,9 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(workdir, data_dir, steps: int, processes: int, extra=()) -> list[subprocess.Popen]:
+def _launch(workdir, data_dir, steps: int, processes: int, extra=(),
+            each=lambda i: ()) -> list[subprocess.Popen]:
+    """`processes` processes of one run (`each(i)`: process i's own extra flags)."""
     env = dict(os.environ, JAX_PLATFORMS="cpu", TMPDIR=str(workdir.parent),  # runtime logs
                XLA_FLAGS=f"--xla_force_host_platform_device_count={4 // processes}")
     args = [sys.executable, str(ROOT / "bin" / "train.py"), f"--workdir={workdir}",
@@ -44,7 +46,7 @@ def _launch(workdir, data_dir, steps: int, processes: int, extra=()) -> list[sub
         return [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True)]
     port = _port()
-    return [subprocess.Popen([*args, f"--coordinator_address=localhost:{port}",
+    return [subprocess.Popen([*args, *each(i), f"--coordinator_address=localhost:{port}",
                               f"--num_processes={processes}", f"--process_id={i}"], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for i in range(processes)]
@@ -190,13 +192,7 @@ def test_a_process_that_cannot_join_ends_in_one_line(tmp_path, small_mnist):
 @pytest.mark.slow
 def test_a_flag_given_to_one_process_only_is_refused(tmp_path, small_mnist):
     """Process 1 alone is given --seed=1: both refuse in one line before training."""
-    port, env = _port(), dict(os.environ, JAX_PLATFORMS="cpu",
-                               XLA_FLAGS="--xla_force_host_platform_device_count=2")
-    procs = [subprocess.Popen(
-        [sys.executable, str(ROOT / "bin" / "train.py"), f"--workdir={tmp_path / 'w'}",
-         f"--data_dir={small_mnist}", "--num_steps=4", *RUN, f"--seed={i}",
-         f"--coordinator_address=localhost:{port}", "--num_processes=2", f"--process_id={i}"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    procs = _launch(tmp_path / "w", small_mnist, 4, 2, each=lambda i: [f"--seed={i}"])
     for p in procs:
         _, err = p.communicate(timeout=120)
         assert p.returncode == 1 and _lines(err) == [

@@ -4,6 +4,7 @@ JAX's runtime; the logs below are XLA's own, as jaxlib 0.10.2 wrote them in thes
 from __future__ import annotations
 
 import signal
+import sys
 
 import pytest
 
@@ -52,7 +53,10 @@ def test_another_signal_is_named():
 
 
 def test_only_the_child_settles(monkeypatch):
+    """Outside a launcher's child, settle and mark leave stdout and stderr alone."""
     monkeypatch.delenv(supervisor.LOG_ENV, raising=False)
+    streams = sys.stdout, sys.stderr
     assert not supervisor.inside()
-    supervisor.settle()  # outside a launcher's child: leaves stdout and stderr alone
+    supervisor.settle()
     supervisor.mark()
+    assert (sys.stdout, sys.stderr) == streams
